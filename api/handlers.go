@@ -1,0 +1,263 @@
+package api
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+
+	"github.com/rexport/rexport/export"
+)
+
+// handlers implements StrictServerInterface over export.Service. Errors go
+// back as Go errors; errorHandler renders them.
+type handlers struct {
+	cfg Config
+}
+
+var _ StrictServerInterface = (*handlers)(nil)
+
+func (h *handlers) GetHealth(ctx context.Context, _ GetHealthRequestObject) (GetHealthResponseObject, error) {
+	if h.cfg.Health != nil {
+		if err := h.cfg.Health(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return GetHealth200JSONResponse{Status: "ok"}, nil
+}
+
+func (h *handlers) ListExports(ctx context.Context, req ListExportsRequestObject) (ListExportsResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var state export.State
+	if req.Params.State != nil {
+		state = export.State(*req.Params.State)
+	}
+	limit := 100
+	if req.Params.Limit != nil {
+		limit = *req.Params.Limit
+	}
+	list, err := h.cfg.Service.Exports(ctx, p, state, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := ListExports200JSONResponse{Exports: make([]Export, 0, len(list))}
+	for _, e := range list {
+		out.Exports = append(out.Exports, toAPI(e))
+	}
+	return out, nil
+}
+
+func (h *handlers) CreateExport(ctx context.Context, req CreateExportRequestObject) (CreateExportResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, export.Errorf(export.EINVALID, "body: required")
+	}
+	b := req.Body
+	r := export.Request{
+		Title:            b.Title,
+		Purpose:          b.Purpose,
+		EthicsRef:        deref(b.EthicsRef),
+		Courses:          b.Courses,
+		IncludeFreeText:  deref(b.IncludeFreeText),
+		IncludeSensitive: deref(b.IncludeSensitive),
+	}
+	for _, t := range b.Tables {
+		r.Tables = append(r.Tables, string(t))
+	}
+	if b.From != nil {
+		r.From = b.From.UTC()
+	}
+	if b.To != nil {
+		r.To = b.To.UTC()
+	}
+	if b.Linkage != nil {
+		r.Linkage = export.Linkage(*b.Linkage)
+	}
+	e, err := h.cfg.Service.Submit(ctx, p, deref(b.PartnerId), r)
+	if err != nil {
+		return nil, err
+	}
+	return CreateExport201JSONResponse(toAPI(e)), nil
+}
+
+func (h *handlers) GetExport(ctx context.Context, req GetExportRequestObject) (GetExportResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := h.cfg.Service.Export(ctx, p, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return GetExport200JSONResponse(toAPI(e)), nil
+}
+
+func (h *handlers) ApproveExport(ctx context.Context, req ApproveExportRequestObject) (ApproveExportResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := h.cfg.Service.Approve(ctx, p, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return ApproveExport200JSONResponse(toAPI(e)), nil
+}
+
+func (h *handlers) RejectExport(ctx context.Context, req RejectExportRequestObject) (RejectExportResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, export.Errorf(export.EINVALID, "reason: required when rejecting")
+	}
+	e, err := h.cfg.Service.Reject(ctx, p, req.Id, req.Body.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return RejectExport200JSONResponse(toAPI(e)), nil
+}
+
+func (h *handlers) GetManifest(ctx context.Context, req GetManifestRequestObject) (GetManifestResponseObject, error) {
+	resp, err := h.serveFile(ctx, req.Id, export.ManifestName, "application/json")
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (h *handlers) GetExportFile(ctx context.Context, req GetExportFileRequestObject) (GetExportFileResponseObject, error) {
+	resp, err := h.serveFile(ctx, req.Id, req.Name, "application/octet-stream")
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (h *handlers) serveFile(ctx context.Context, id, name, contentType string) (*fileResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, f, err := h.cfg.Service.Downloadable(ctx, p, id, name)
+	if err != nil {
+		return nil, err
+	}
+	file, err := h.cfg.Files.OpenFile(e.ID, f.Name)
+	if err != nil {
+		return nil, err
+	}
+	r := httpRequest(ctx)
+	// A conditional or partial request is still a download to audit; a
+	// 304 is not.
+	if r != nil && r.Header.Get("If-None-Match") != `"`+f.SHA256+`"` {
+		detail := "file=" + f.Name
+		if rg := r.Header.Get("Range"); rg != "" {
+			detail += " range=" + rg
+		}
+		if err := h.cfg.Store.Audit(ctx, export.AuditEntry{PrincipalID: p.ID, Action: "export.download", ExportID: e.ID, PartnerID: e.PartnerID, Detail: detail}); err != nil {
+			file.Close()
+			return nil, err
+		}
+	}
+	return &fileResponse{req: r, file: file, info: *f, contentType: contentType}, nil
+}
+
+// fileResponse serves a file with http.ServeContent: Range, If-Range,
+// If-None-Match against the SHA-256 ETag, HEAD.
+type fileResponse struct {
+	req         *http.Request
+	file        *os.File
+	info        export.File
+	contentType string
+}
+
+func (f *fileResponse) visit(w http.ResponseWriter) error {
+	defer f.file.Close()
+	h := w.Header()
+	h.Set("ETag", `"`+f.info.SHA256+`"`)
+	h.Set("Content-Type", f.contentType)
+	h.Set("Content-Disposition", `attachment; filename="`+f.info.Name+`"`)
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("X-Content-SHA256", f.info.SHA256)
+	if f.req == nil {
+		_, err := io.Copy(w, f.file)
+		return err
+	}
+	st, err := f.file.Stat()
+	if err != nil {
+		return err
+	}
+	http.ServeContent(w, f.req, "", st.ModTime(), f.file)
+	return nil
+}
+
+func (f *fileResponse) VisitGetExportFileResponse(w http.ResponseWriter) error { return f.visit(w) }
+func (f *fileResponse) VisitGetManifestResponse(w http.ResponseWriter) error   { return f.visit(w) }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func ptrIfSet[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
+}
+
+func toAPI(e *export.Export) Export {
+	out := Export{
+		Id:          e.ID,
+		PartnerId:   e.PartnerID,
+		State:       State(e.State),
+		RequestedBy: e.RequestedBy,
+		Request: RequestView{
+			Title:            e.Request.Title,
+			Purpose:          e.Request.Purpose,
+			EthicsRef:        ptrIfSet(e.Request.EthicsRef),
+			Courses:          e.Request.Courses,
+			Tables:           e.Request.Tables,
+			IncludeFreeText:  e.Request.IncludeFreeText,
+			IncludeSensitive: e.Request.IncludeSensitive,
+			Linkage:          string(e.Request.Linkage),
+			From:             ptrIfSet(e.Request.From),
+			To:               ptrIfSet(e.Request.To),
+		},
+		Decisions:  []Decision{},
+		Progress:   Progress{RowsWritten: e.Progress.RowsWritten, RowsEstimated: e.Progress.RowsEstimated},
+		Files:      []File{},
+		KeyVersion: ptrIfSet(e.KeyVersion),
+		Error:      ptrIfSet(e.Error),
+		CreatedAt:  e.CreatedAt,
+		UpdatedAt:  e.UpdatedAt,
+		ReadyAt:    ptrIfSet(e.ReadyAt),
+		ExpiresAt:  ptrIfSet(e.ExpiresAt),
+	}
+	for _, d := range e.Decisions {
+		dd := Decision{ReviewerId: d.ReviewerID, Decision: "rejected", Reason: ptrIfSet(d.Reason), At: d.At}
+		if d.Approved {
+			dd.Decision = "approved"
+		}
+		out.Decisions = append(out.Decisions, dd)
+	}
+	for _, f := range e.Files {
+		out.Files = append(out.Files, File{
+			Name: f.Name, Table: ptrIfSet(f.Table), Rows: ptrIfSet(f.Rows), Size: f.Size, Sha256: f.SHA256,
+			Url: "/v1/exports/" + e.ID + "/files/" + f.Name,
+		})
+	}
+	return out
+}

@@ -1,0 +1,258 @@
+// Package api is the HTTP layer of rexport: the OpenAPI contract
+// (openapi.yaml, the source of truth), the server generated from it, the
+// handlers, bearer-token authentication, request validation against the
+// spec, and the one table that maps domain errors to HTTP statuses. It is
+// the only package that imports echo.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/rexport/rexport/export"
+)
+
+// MaxBodyBytes bounds request bodies; larger ones get 413.
+const MaxBodyBytes = 1 << 20
+
+// FileOpener opens the files of built exports.
+type FileOpener interface {
+	OpenFile(exportID, name string) (*os.File, error)
+}
+
+// Config is what the HTTP layer needs.
+type Config struct {
+	Service *export.Service
+	Store   export.Store
+	Files   FileOpener
+	Log     *slog.Logger
+	// Health checks the service's dependencies for /healthz.
+	Health func(context.Context) error
+}
+
+// NewHandler returns the HTTP handler of the API.
+func NewHandler(cfg Config) (http.Handler, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	spec, err := GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("loading embedded OpenAPI spec: %w", err)
+	}
+	spec.Servers = nil // validate whatever host we are served on
+	e := echo.New()
+	e.HTTPErrorHandler = errorHandler(cfg.Log)
+	h := &handlers{cfg: cfg}
+	e.Use(recoverer(cfg.Log), accessLog(cfg.Log), limitBody(MaxBodyBytes), authenticate(cfg.Store), validate(spec))
+	RegisterHandlers(e, NewStrictHandler(h, nil))
+	return e, nil
+}
+
+// Error mapping: the one place a domain error code becomes a status.
+var statusOf = map[string]int{
+	export.EINVALID:         http.StatusBadRequest,
+	export.EUNAUTHENTICATED: http.StatusUnauthorized,
+	export.EFORBIDDEN:       http.StatusForbidden,
+	export.ENOTFOUND:        http.StatusNotFound,
+	export.ECONFLICT:        http.StatusConflict,
+	codeTooLarge:            http.StatusRequestEntityTooLarge,
+	export.EINTERNAL:        http.StatusInternalServerError,
+}
+
+const codeTooLarge = "too_large"
+
+// codeOfStatus maps statuses that echo itself produces (unknown route,
+// wrong method, bad binding) back to the vocabulary.
+func codeOfStatus(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
+		return export.EINVALID
+	case http.StatusUnauthorized:
+		return export.EUNAUTHENTICATED
+	case http.StatusForbidden:
+		return export.EFORBIDDEN
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return export.ENOTFOUND
+	case http.StatusConflict:
+		return export.ECONFLICT
+	case http.StatusRequestEntityTooLarge:
+		return codeTooLarge
+	}
+	return export.EINTERNAL
+}
+
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(c *echo.Context, err error) {
+		if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
+			return
+		}
+		code, msg := export.ErrorCode(err), export.ErrorMessage(err)
+		var he *echo.HTTPError
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			code, msg = codeTooLarge, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes)
+		case errors.As(err, &he):
+			code = codeOfStatus(he.Code)
+			msg = http.StatusText(he.Code)
+			if code == export.EINVALID && he.Message != "" {
+				msg = he.Message
+			}
+			if he.Code == http.StatusNotFound || he.Code == http.StatusMethodNotAllowed {
+				msg = "no such endpoint: " + c.Request().Method + " " + c.Request().URL.Path
+			}
+		}
+		status := statusOf[code]
+		if status == 0 {
+			status = http.StatusInternalServerError
+		}
+		if status == http.StatusInternalServerError {
+			// The cause goes to the log only; it may name paths or SQL.
+			log.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			code, msg = export.EINTERNAL, "internal error"
+		}
+		if status == http.StatusUnauthorized {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rexport"`)
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(status)
+			return
+		}
+		_ = c.JSON(status, Error{Code: ErrorCode(code), Message: msg})
+	}
+}
+
+func recoverer(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					if r == http.ErrAbortHandler {
+						panic(r)
+					}
+					log.Error("panic in handler", "path", c.Request().URL.Path, "panic", fmt.Sprint(r))
+					err = errors.New("panic")
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			status := 0
+			if r, _ := echo.UnwrapResponse(c.Response()); r != nil {
+				status = r.Status
+			}
+			if err != nil {
+				var he *echo.HTTPError
+				if errors.As(err, &he) {
+					status = he.Code
+				} else {
+					status = statusOf[export.ErrorCode(err)]
+				}
+			}
+			attrs := []any{"method", c.Request().Method, "path", c.Request().URL.Path, "status", status,
+				"duration", time.Since(start).Round(time.Microsecond)}
+			if p, ok := principalFrom(c.Request().Context()); ok {
+				attrs = append(attrs, "principal", p.ID)
+			}
+			log.Info("request", attrs...)
+			return err
+		}
+	}
+}
+
+// limitBody refuses bodies over max bytes: at once when Content-Length
+// says so, otherwise when reading passes the limit.
+func limitBody(max int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			r := c.Request()
+			if r.ContentLength > max {
+				return &http.MaxBytesError{Limit: max}
+			}
+			if r.Body != nil {
+				r.Body = http.MaxBytesReader(c.Response(), r.Body, max)
+			}
+			return next(c)
+		}
+	}
+}
+
+type ctxKey int
+
+const (
+	principalKey ctxKey = iota
+	requestKey
+)
+
+func principalFrom(ctx context.Context) (export.Principal, bool) {
+	p, ok := ctx.Value(principalKey).(export.Principal)
+	return p, ok
+}
+
+// principal returns the authenticated caller; the middleware guarantees
+// one on every route but /healthz, and a missing one fails closed.
+func principal(ctx context.Context) (export.Principal, error) {
+	if p, ok := principalFrom(ctx); ok {
+		return p, nil
+	}
+	return export.Principal{}, export.Errorf(export.EUNAUTHENTICATED, "authentication required")
+}
+
+// publicPaths need no token.
+var publicPaths = map[string]bool{"/healthz": true}
+
+func authenticate(store export.Store) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			r := c.Request()
+			ctx := context.WithValue(r.Context(), requestKey, r)
+			if !publicPaths[r.URL.Path] {
+				auth := r.Header.Get("Authorization")
+				scheme, token, ok := strings.Cut(auth, " ")
+				if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+					return export.Errorf(export.EUNAUTHENTICATED, "missing bearer token: send Authorization: Bearer <token>")
+				}
+				p, err := store.PrincipalByTokenHash(ctx, export.HashToken(token))
+				if err != nil {
+					return err
+				}
+				ctx = context.WithValue(ctx, principalKey, p)
+			}
+			c.SetRequest(r.WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// httpRequest returns the request being served (for http.ServeContent).
+func httpRequest(ctx context.Context) *http.Request {
+	r, _ := ctx.Value(requestKey).(*http.Request)
+	return r
+}
+
+// openapiPath turns an echo route path (/v1/exports/:id) into the spec's
+// (/v1/exports/{id}).
+func openapiPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, ":") {
+			parts[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rexport/rexport/export"
+	metasqlite "github.com/rexport/rexport/export/sqlite"
+	srcsqlite "github.com/rexport/rexport/source/sqlite"
+)
+
+// withMeta opens the metadata database of the data directory.
+func withMeta(cmd *cobra.Command, g *globalFlags, fn func(db *metasqlite.DB) error) error {
+	db, err := metasqlite.Open(cmd.Context(), filepath.Join(g.dataDir, "rexport.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
+
+func newPartnerCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "partner", Short: "Manage content partners and their data-use agreements"}
+	var (
+		id, name, source, ref, ends string
+		courses, tables             []string
+		freeText, sensitive         bool
+	)
+	add := &cobra.Command{
+		Use:   "add",
+		Short: "Register a partner, its courses and its data-use agreement",
+		Long: `Register a content partner. Without --courses the partner gets every
+course the source database lists under its id.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+				svc := &export.Service{Store: db}
+				if source == "" {
+					source = filepath.Join(g.dataDir, "source.db")
+				}
+				src, err := srcsqlite.Open(source)
+				if err != nil {
+					return err
+				}
+				defer src.Close()
+				svc.Source = src
+				p := export.Partner{ID: id, Name: name, Courses: courses,
+					DUA: export.DUA{Reference: ref, AllowedTables: tables, AllowFreeText: freeText, AllowSensitive: sensitive}}
+				if len(p.DUA.AllowedTables) == 0 {
+					p.DUA.AllowedTables = export.TableNames()
+				}
+				if ends != "" {
+					t, err := time.Parse(export.DateLayout, ends)
+					if err != nil {
+						return fmt.Errorf("--dua-ends: want YYYY-MM-DD: %w", err)
+					}
+					p.DUA.EndsOn = t
+				}
+				out, err := svc.CreatePartner(cmd.Context(), localAdmin, p)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "partner %s registered with %d courses: %v\n", out.ID, len(out.Courses), out.Courses)
+				return nil
+			})
+		},
+	}
+	f := add.Flags()
+	f.StringVar(&id, "id", "", "partner id, as in the source's courses.partner_id (required)")
+	f.StringVar(&name, "name", "", "partner name (required)")
+	f.StringSliceVar(&courses, "courses", nil, "courses the partner owns (default: all of its courses in the source)")
+	f.StringVar(&source, "source", "", "source database (default <data>/source.db)")
+	f.StringVar(&ref, "dua-ref", "", "reference of the signed data-use agreement")
+	f.StringSliceVar(&tables, "tables", nil, "tables the agreement allows (default: all)")
+	f.BoolVar(&freeText, "free-text", false, "the agreement allows scrubbed free text")
+	f.BoolVar(&sensitive, "sensitive", false, "the agreement allows sensitive categories (with consent)")
+	f.StringVar(&ends, "dua-ends", "", "last day the agreement covers (YYYY-MM-DD)")
+	_ = add.MarkFlagRequired("id")
+	_ = add.MarkFlagRequired("name")
+	cmd.AddCommand(add)
+	return cmd
+}
+
+func newTokenCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens"}
+	var name, role, partner string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a principal and print its API token (shown once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+				r, err := export.ParseRole(role)
+				if err != nil {
+					return err
+				}
+				if name == "" {
+					name = role
+				}
+				svc := &export.Service{Store: db}
+				p, token, err := svc.CreatePrincipal(cmd.Context(), localAdmin, name, r, partner)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "principal %s (%s) created; its token is shown once:\n", p.ID, p.Role)
+				fmt.Fprintln(cmd.OutOrStdout(), token)
+				return nil
+			})
+		},
+	}
+	create.Flags().StringVar(&role, "role", "", "researcher, pipeline, reviewer or admin (required)")
+	create.Flags().StringVar(&partner, "partner", "", "partner (required for researcher and pipeline)")
+	create.Flags().StringVar(&name, "name", "", "who the token is for")
+	_ = create.MarkFlagRequired("role")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func newKeysCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage pseudonym key versions"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "rotate",
+		Short: "Start a new pseudonym key version for exports approved from now on",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+				v, err := db.RotateKey(cmd.Context(), localAdmin.ID)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "pseudonym key version %d is now current\n", v)
+				return nil
+			})
+		},
+	})
+	return cmd
+}
+
+func newAuditCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Inspect the audit log"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "verify",
+		Short: "Check the audit log's hash chain: exit 1 if an entry was altered or removed",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+				bad, n, err := db.VerifyAudit(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if bad != 0 {
+					return fmt.Errorf("audit log broken at entry %d (of %d checked)", bad, n)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d entries\n", n)
+				return nil
+			})
+		},
+	})
+	return cmd
+}

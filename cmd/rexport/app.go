@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rexport/rexport/api"
+	"github.com/rexport/rexport/deidentify"
+	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/export/parquet"
+	metasqlite "github.com/rexport/rexport/export/sqlite"
+	srcsqlite "github.com/rexport/rexport/source/sqlite"
+)
+
+// app is the wired service on the embedded default: metadata DB, source
+// DB, master key, job queue, build runner and HTTP handler.
+type app struct {
+	dataDir string
+	log     *slog.Logger
+	meta    *metasqlite.DB
+	source  *srcsqlite.DB
+	master  deidentify.MasterKey
+	queue   *metasqlite.Queue
+	runner  *export.Runner
+	svc     *export.Service
+}
+
+type appOptions struct {
+	DataDir    string
+	SourcePath string // "" = <data>/source.db
+	// Workers is the number of concurrent builds; 0 serves the API only.
+	Workers      int
+	PollInterval time.Duration
+	Log          *slog.Logger
+}
+
+// localAdmin is the principal id recorded for actions taken on the
+// command line by whoever holds the data directory.
+var localAdmin = export.Principal{ID: "local-admin", Name: "local administrator", Role: export.RoleAdmin}
+
+func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	a := &app{dataDir: o.DataDir, log: o.Log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.master, err = loadOrCreateMasterKey(o.DataDir); err != nil {
+		return nil, err
+	}
+	if a.meta, err = metasqlite.Open(ctx, filepath.Join(o.DataDir, "rexport.db")); err != nil {
+		return nil, err
+	}
+	srcPath := o.SourcePath
+	if srcPath == "" {
+		srcPath = filepath.Join(o.DataDir, "source.db")
+	}
+	if _, err := os.Stat(srcPath); err != nil {
+		return nil, fmt.Errorf("no source database at %s: create one with `rexport fixtures --out %s`, `rexport source import`, or `rexport serve --fixtures N`", srcPath, srcPath)
+	}
+	if a.source, err = srcsqlite.Open(srcPath); err != nil {
+		return nil, err
+	}
+	a.runner = &export.Runner{
+		Store: a.meta,
+		Builder: &export.Builder{
+			Source:  a.source,
+			Master:  a.master,
+			Encoder: parquetEncoder,
+			FileExt: ".parquet",
+			Log:     o.Log,
+		},
+		Dir: filepath.Join(o.DataDir, "exports"),
+		Log: o.Log,
+	}
+	a.svc = &export.Service{Store: a.meta, Source: a.source, NewID: func() string { return export.NewID("exp_") }}
+	a.queue, err = metasqlite.NewQueue(ctx, a.meta, metasqlite.QueueConfig{
+		Workers:      o.Workers,
+		Build:        a.runner.Run,
+		Logger:       o.Log,
+		PollInterval: o.PollInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func parquetEncoder(w io.Writer, cols []export.Column, meta map[string]string) (export.RowWriter, error) {
+	return parquet.NewWriter(w, cols, parquet.Options{KeyValueMetadata: meta})
+}
+
+func (a *app) handler() (http.Handler, error) {
+	return api.NewHandler(api.Config{
+		Service: a.svc,
+		Store:   a.meta,
+		Files:   a.runner,
+		Log:     a.log,
+		Health: func(ctx context.Context) error {
+			_, err := a.meta.KeyVersion(ctx)
+			return err
+		},
+	})
+}
+
+// ensureAdmin creates the first admin principal if there is none and
+// returns its token (shown once); "" if an admin already exists.
+func (a *app) ensureAdmin(ctx context.Context) (string, error) {
+	n, err := a.meta.CountPrincipals(ctx, export.RoleAdmin)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	_, token, err := a.svc.CreatePrincipal(ctx, localAdmin, "bootstrap admin", export.RoleAdmin, "")
+	return token, err
+}
+
+// server is a running HTTP server.
+type server struct {
+	URL  string
+	srv  *http.Server
+	done chan error
+}
+
+func (a *app) serve(ctx context.Context, addr string) (*server, error) {
+	h, err := a.handler()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.queue.Start(ctx); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{
+		URL:  "http://" + ln.Addr().String(),
+		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+		done: make(chan error, 1),
+	}
+	go func() {
+		err := s.srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	return s, nil
+}
+
+// shutdown stops accepting requests, lets running ones and running builds
+// finish (up to a deadline), and stops the queue.
+func (a *app) shutdown(s *server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if qerr := a.queue.Stop(ctx); qerr != nil && err == nil {
+		err = qerr
+	}
+	return err
+}
+
+func (a *app) Close() {
+	if a.source != nil {
+		a.source.Close()
+	}
+	if a.meta != nil {
+		a.meta.Close()
+	}
+}
+
+const masterKeyEnv = "REXPORT_MASTER_KEY"
+
+// loadOrCreateMasterKey reads the master key from REXPORT_MASTER_KEY or
+// <data>/master.key, generating the file (mode 0600) on first start. A key
+// file readable by others is refused: fail closed.
+func loadOrCreateMasterKey(dataDir string) (deidentify.MasterKey, error) {
+	if v := os.Getenv(masterKeyEnv); v != "" {
+		k, err := deidentify.ParseMasterKey(v)
+		if err != nil {
+			return k, fmt.Errorf("%s: %w", masterKeyEnv, err)
+		}
+		return k, nil
+	}
+	path := filepath.Join(dataDir, "master.key")
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		k, err := deidentify.GenerateMasterKey(rand.Reader)
+		if err != nil {
+			return k, err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return k, err
+		}
+		if _, err := f.WriteString(k.Encode() + "\n"); err != nil {
+			f.Close()
+			return k, err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return k, err
+		}
+		return k, f.Close()
+	case err != nil:
+		return deidentify.MasterKey{}, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return deidentify.MasterKey{}, fmt.Errorf("master key file %s has mode %#o: it must be readable by its owner only (chmod 600)", path, st.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return deidentify.MasterKey{}, err
+	}
+	k, err := deidentify.ParseMasterKey(strings.TrimSpace(string(b)))
+	if err != nil {
+		return k, fmt.Errorf("master key file %s: %w", path, err)
+	}
+	return k, nil
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rexport/rexport/api"
+	"github.com/rexport/rexport/api/client"
+	"github.com/rexport/rexport/export"
+)
+
+func newDemoCmd(g *globalFlags) *cobra.Command {
+	var dir string
+	var learners int
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole flow locally: fixtures, server, request, approval, build, download",
+		Long: `Generate fixtures in a temporary directory, start the server on
+127.0.0.1:0, and as a real HTTP client: create a partner, a researcher and
+a reviewer; submit a request for every table; approve it; wait for the
+build; download every file and verify its SHA-256 against the manifest;
+print a summary and where the files are.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), g, dir, learners, seed)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "working directory (default: a new temporary directory, kept)")
+	cmd.Flags().IntVar(&learners, "learners", 2000, "learners to generate")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "fixtures seed")
+	return cmd
+}
+
+func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, learners int, seed uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	defer cancel()
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "rexport-demo-"); err != nil {
+			return err
+		}
+	}
+	dataDir := filepath.Join(dir, "data")
+	sourcePath := filepath.Join(dir, "source.db")
+	step := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
+
+	step("generating fixtures: %d learners (seed %d) into %s", learners, seed, sourcePath)
+	if err := writeFixturesDB(ctx, sourcePath, learners, seed); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, appOptions{DataDir: dataDir, SourcePath: sourcePath, Workers: 1, PollInterval: 100 * time.Millisecond, Log: g.logger()})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	adminToken, err := a.ensureAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	srv, err := a.serve(ctx, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer a.shutdown(srv)
+	step("server listening on %s", srv.URL)
+
+	courses, err := a.source.Courses(ctx, nil)
+	if err != nil || len(courses) == 0 {
+		return fmt.Errorf("fixtures have no courses: %v", err)
+	}
+	partnerID := courses[0].PartnerID
+
+	admin := client.New(srv.URL, adminToken)
+	allTables := make([]api.Table, 0, len(export.SourceTables))
+	for _, name := range export.TableNames() {
+		allTables = append(allTables, api.Table(name))
+	}
+	yes := true
+	partner, err := admin.CreatePartner(ctx, api.PartnerInput{
+		Id: partnerID, Name: "Demo partner " + partnerID,
+		Dua: api.DUA{Reference: "DUA-DEMO-2026", AllowedTables: allTables, AllowFreeText: &yes, AllowSensitive: &yes},
+	})
+	if err != nil {
+		return fmt.Errorf("create partner: %w", err)
+	}
+	step("partner %s registered with courses %v", partner.Id, partner.Courses)
+	researcherPID := partnerID
+	researcher, err := admin.CreateToken(ctx, api.TokenInput{Name: "Demo researcher", Role: "researcher", PartnerId: &researcherPID})
+	if err != nil {
+		return fmt.Errorf("create researcher: %w", err)
+	}
+	reviewer, err := admin.CreateToken(ctx, api.TokenInput{Name: "Demo reviewer", Role: "reviewer"})
+	if err != nil {
+		return fmt.Errorf("create reviewer: %w", err)
+	}
+	step("researcher %s and reviewer %s created", researcher.PrincipalId, reviewer.PrincipalId)
+
+	rc := client.New(srv.URL, researcher.Token)
+	ethics := "IRB-2026-042"
+	e, err := rc.CreateExport(ctx, api.ExportRequest{
+		Title:            "Forum participation and course completion",
+		Purpose:          "Study how forum participation relates to quiz performance and completion.",
+		EthicsRef:        &ethics,
+		Courses:          partner.Courses,
+		Tables:           allTables,
+		IncludeFreeText:  &yes,
+		IncludeSensitive: &yes,
+	})
+	if err != nil {
+		return fmt.Errorf("submit request: %w", err)
+	}
+	step("export %s submitted (%s)", e.Id, e.State)
+	if _, err := client.New(srv.URL, reviewer.Token).Approve(ctx, e.Id); err != nil {
+		return fmt.Errorf("approve: %w", err)
+	}
+	step("export %s approved by the reviewer; building", e.Id)
+	ready, err := rc.WaitReady(ctx, e.Id, 200*time.Millisecond, func(e *api.Export) {
+		fmt.Fprintf(out, "\r    %-9s %d / %d rows", e.State, e.Progress.RowsWritten, e.Progress.RowsEstimated)
+	})
+	fmt.Fprintln(out)
+	if err != nil {
+		return err
+	}
+
+	raw, err := rc.Manifest(ctx, e.Id)
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	var m export.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	outDir := filepath.Join(dir, "download", e.Id)
+	if err := os.MkdirAll(outDir, 0o750); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(outDir, export.ManifestName), raw, 0o640); err != nil {
+		return err
+	}
+	listed := map[string]bool{}
+	for _, f := range ready.Files {
+		listed[f.Name] = true
+	}
+	for _, t := range m.Tables {
+		if !listed[t.File] {
+			return fmt.Errorf("manifest file %s is not listed by the API", t.File)
+		}
+		f, err := os.Create(filepath.Join(outDir, t.File))
+		if err != nil {
+			return err
+		}
+		n, err := rc.Download(ctx, e.Id, t.File, t.SHA256, f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("download %s: %w", t.File, err)
+		}
+		if n != t.Size {
+			return fmt.Errorf("download %s: %d bytes, manifest says %d", t.File, n, t.Size)
+		}
+	}
+	step("downloaded %d files, SHA-256 verified against the manifest", len(m.Tables))
+	fmt.Fprintf(out, "\nexport %s (partner %s, key v%d, %s linkage, policy %s)\n%s",
+		m.ExportID, m.Partner, m.Pseudonyms.KeyVersion, m.Pseudonyms.Scope, m.PolicyVersion, m.Summary())
+	fmt.Fprintf(out, "\nfiles: %s\n", outDir)
+	return nil
+}

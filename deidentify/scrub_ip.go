@@ -1,0 +1,108 @@
+package deidentify
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// The IP detector finds IPv4 addresses (four decimal octets 0-255, so not
+// versions like "1.2.3" or "1.2.3.4.5") and IPv6 addresses in full or
+// compressed form, validated with net/netip. Slices such as "a[1::2]" are
+// not addresses: an IPv6 candidate needs three groups or a group of at
+// least three hex digits.
+
+// ipLeftStop reports whether an address preceded by c would be part of a
+// larger token (a word, a version, a longer address).
+func ipLeftStop(c byte) bool { return isAlnum(c) || c == '_' || c == '.' || c == tokenEnd }
+
+func isIPChar(c byte) bool { return isHexDigit(c) || c == ':' || c == '.' }
+
+func findIPs(s string, dst []match) []match {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if !isHexDigit(c) && c != ':' || i > 0 && ipLeftStop(s[i-1]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isIPChar(s[j]) {
+			j++
+		}
+		if j < len(s) && (isAlnum(s[j]) || s[j] == '_' || s[j] == tokenStart) {
+			// The run goes on into a word ("deadbeef", "6.002x"): skip it.
+			for j < len(s) && (isAlnum(s[j]) || s[j] == '_') {
+				j++
+			}
+			i = j
+			continue
+		}
+		if n := ipLength(s[i:j]); n > 0 {
+			dst = append(dst, match{start: i, end: i + n, typ: FindingIP, token: "[IP]", rank: rankIP})
+		}
+		i = max(j, i+1)
+	}
+	return dst
+}
+
+// ipLength returns the length of the address at the start of run (a run of
+// hex digits, colons and dots), or 0 if there is none.
+func ipLength(run string) int {
+	for _, cand := range []string{run, strings.TrimRight(run, ".:")} {
+		colons := strings.Count(cand, ":")
+		switch {
+		case colons >= 2:
+			if isIPv6(cand) {
+				return len(cand)
+			}
+		case colons == 1:
+			// "10.0.0.1:8080": the address without its port.
+			if k := strings.IndexByte(cand, ':'); isIPv4(cand[:k]) {
+				return k
+			}
+		case isIPv4(cand):
+			return len(cand)
+		}
+	}
+	return 0
+}
+
+// isIPv4 reports whether s is four dot-separated decimal octets, each 0-255
+// (leading zeros allowed: "010.001.002.003" is still an address to scrub).
+func isIPv4(s string) bool {
+	octets := 0
+	for part := range strings.SplitSeq(s, ".") {
+		if len(part) == 0 || len(part) > 3 {
+			return false
+		}
+		v := 0
+		for i := 0; i < len(part); i++ {
+			if !isDigit(part[i]) {
+				return false
+			}
+			v = v*10 + int(part[i]-'0')
+		}
+		if v > 255 {
+			return false
+		}
+		octets++
+	}
+	return octets == 4
+}
+
+func isIPv6(s string) bool {
+	if !strings.ContainsAny(s, "0123456789") {
+		return false // "::", "C::B"
+	}
+	groups, long := 0, false
+	for g := range strings.SplitSeq(s, ":") {
+		if g != "" {
+			groups++
+			long = long || len(g) >= 3
+		}
+	}
+	if groups < 3 && !long {
+		return false // "1::2", "x[10::20]"
+	}
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Is6()
+}

@@ -1,0 +1,589 @@
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rexport/rexport/deidentify"
+)
+
+// RowWriter encodes rows into a file format. Close flushes everything the
+// format needs (footer) but does not close the underlying writer.
+type RowWriter interface {
+	Write(Row) error
+	Close() error
+}
+
+// Encoder creates a RowWriter for a dataset file with the given columns;
+// meta is key-value metadata to embed in the file.
+type Encoder func(w io.Writer, cols []Column, meta map[string]string) (RowWriter, error)
+
+// DefaultRetention is how long a built export stays downloadable.
+const DefaultRetention = 30 * 24 * time.Hour
+
+// Builder runs the build pipeline: source rows -> exclusions ->
+// per-column policy -> encoded files, manifest last.
+type Builder struct {
+	Source  Source
+	Master  deidentify.MasterKey
+	Encoder Encoder
+	// FileExt is the extension of dataset files, e.g. ".parquet".
+	FileExt   string
+	Policy    Policy // nil means DefaultPolicy
+	Retention time.Duration
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// BuildInput is what one build needs to know about its export.
+type BuildInput struct {
+	ExportID   string
+	PartnerID  string
+	Request    Request
+	KeyVersion int
+}
+
+// Exclusion reasons, as counted in the manifest.
+const (
+	ExcludedDeleted    = "deleted"
+	ExcludedOptedOut   = "opted_out"
+	ExcludedUnder13    = "under_13"
+	ExcludedUnknownAge = "unknown_age"
+)
+
+// Estimate returns the number of source rows the build will visit.
+func (b *Builder) Estimate(ctx context.Context, in BuildInput) (int64, error) {
+	var total int64
+	for _, t := range in.Request.Tables {
+		n, err := b.Source.Count(ctx, b.query(in, t))
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+func (b *Builder) query(in BuildInput, table string) SourceQuery {
+	return SourceQuery{Table: table, Courses: in.Request.Courses, From: in.Request.From, To: in.Request.To}
+}
+
+func (b *Builder) now() time.Time {
+	if b.Now != nil {
+		return b.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (b *Builder) log() *slog.Logger {
+	if b.Log != nil {
+		return b.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Build writes the export's dataset files and manifest.json into dir and
+// returns the manifest. Each file is written under a temporary name,
+// fsynced and renamed; the manifest is written last, so a directory with a
+// manifest is complete. Running Build again over a crashed or finished
+// build gives the same files. progress, if not nil, is called with the
+// rows visited so far.
+func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress func(rows int64)) (*Manifest, error) {
+	policy := b.Policy
+	if policy == nil {
+		policy = DefaultPolicy
+	}
+	if err := policy.Check(SourceTables); err != nil {
+		return nil, err
+	}
+	if err := b.checkCourses(ctx, in); err != nil {
+		return nil, err
+	}
+	params := deidentify.KeyParams{Partner: in.PartnerID, Scope: deidentify.ScopePartner, Version: in.KeyVersion}
+	if in.Request.Linkage == LinkageRequest {
+		params.Scope, params.RequestID = deidentify.ScopeRequest, in.ExportID
+	}
+	pseudo, err := deidentify.NewPseudonymizer(b.Master, params)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	// A manifest from an earlier run would make a half-rebuilt directory
+	// look complete: remove it first.
+	if err := os.Remove(filepath.Join(dir, ManifestName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	now := b.now()
+	retention := b.Retention
+	if retention == 0 {
+		retention = DefaultRetention
+	}
+	m := &Manifest{
+		ExportID:         in.ExportID,
+		Partner:          in.PartnerID,
+		Title:            in.Request.Title,
+		Courses:          in.Request.Courses,
+		From:             timePtr(in.Request.From),
+		To:               timePtr(in.Request.To),
+		IncludeFreeText:  in.Request.IncludeFreeText,
+		IncludeSensitive: in.Request.IncludeSensitive,
+		PolicyVersion:    PolicyVersion,
+		Pseudonyms: ManifestPseudonyms{
+			Algorithm:  "HMAC-SHA256, 160 bits, base32",
+			Scope:      string(params.Scope),
+			KeyVersion: in.KeyVersion,
+		},
+		ExcludedLearners: map[string]int64{},
+		GeneratedAt:      now,
+		ExpiresAt:        now.Add(retention),
+	}
+	bc := &buildContext{
+		Builder:  b,
+		in:       in,
+		pseudo:   pseudo,
+		excluded: map[string]string{},
+		progress: progress,
+	}
+	if in.Request.IncludeFreeText {
+		if bc.scrubber, err = b.scrubber(ctx, in, pseudo); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range in.Request.Tables {
+		table, ok := SourceTable(name)
+		if !ok {
+			return nil, Errorf(EINVALID, "unknown table %q", name)
+		}
+		mt, err := bc.buildTable(ctx, table, policy[name], dir)
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", name, err)
+		}
+		m.Tables = append(m.Tables, *mt)
+	}
+	for _, reason := range bc.excluded {
+		m.ExcludedLearners[reason]++
+	}
+	if err := writeFileAtomic(dir, ManifestName, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// checkCourses fails closed unless every requested course exists in the
+// source and belongs to the partner there too.
+func (b *Builder) checkCourses(ctx context.Context, in BuildInput) error {
+	courses, err := b.Source.Courses(ctx, in.Request.Courses)
+	if err != nil {
+		return err
+	}
+	owner := map[string]string{}
+	for _, c := range courses {
+		owner[c.CourseID] = c.PartnerID
+	}
+	for _, id := range in.Request.Courses {
+		if owner[id] != in.PartnerID {
+			return Errorf(ECONFLICT, "course %s does not belong to partner %s in the source data", id, in.PartnerID)
+		}
+	}
+	return nil
+}
+
+// scrubber builds the free-text scrubber from the roster of everyone in the
+// requested courses. A mention of a learner who may appear in the export
+// becomes their pseudonym; anyone else becomes [PERSON].
+func (b *Builder) scrubber(ctx context.Context, in BuildInput, pseudo *deidentify.Pseudonymizer) (*deidentify.Scrubber, error) {
+	var roster []deidentify.Person
+	err := b.Source.Roster(ctx, in.Request.Courses, func(e RosterEntry) error {
+		p := deidentify.Person{Name: e.FullName}
+		if e.Username != "" {
+			p.Usernames = []string{e.Username}
+		}
+		if e.Email != "" {
+			p.Emails = []string{e.Email}
+		}
+		if rosterExcluded(e.Learner) == "" {
+			p.Token = "[PERSON " + pseudo.Pseudonym(deidentify.KindLearner, e.Learner.LearnerID) + "]"
+		}
+		roster = append(roster, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return deidentify.NewScrubber(roster), nil
+}
+
+// rosterExcluded is the exclusion that keeps a person's pseudonym out of
+// scrubbed text: deleted, opted out, or under 13 when they signed up.
+func rosterExcluded(f LearnerFacts) string {
+	switch {
+	case f.Deleted:
+		return ExcludedDeleted
+	case f.OptedOut:
+		return ExcludedOptedOut
+	case !f.BirthDate.IsZero() && deidentify.AgeAt(f.BirthDate, f.SignupAt) < deidentify.MinimumAge:
+		return ExcludedUnder13
+	}
+	return ""
+}
+
+// ExclusionReason says why a source row may not leave, or "" if it may.
+// The age rule uses the learner's age at the row's own time (its table's
+// TimeColumn; for learners, signup). Demographics need a known age: the
+// account's birth date, else the survey's year of birth (youngest possible
+// age); with neither the row is excluded as unknown_age.
+func ExclusionReason(t Table, sr SourceRow) string {
+	if t.Name == TableCourses {
+		return ""
+	}
+	f := sr.Learner
+	switch {
+	case f.Deleted:
+		return ExcludedDeleted
+	case f.OptedOut:
+		return ExcludedOptedOut
+	}
+	ref := f.SignupAt
+	if t.TimeColumn != "" {
+		if ts, ok := sr.Row[t.ColumnIndex(t.TimeColumn)].(time.Time); ok {
+			ref = ts
+		}
+	}
+	if !f.BirthDate.IsZero() {
+		if deidentify.AgeAt(f.BirthDate, ref) < deidentify.MinimumAge {
+			return ExcludedUnder13
+		}
+		return ""
+	}
+	if t.Name == TableSurveyDemographics {
+		if y, ok := sr.Row[t.ColumnIndex("year_of_birth")].(int64); ok {
+			if deidentify.MinAgeFromYear(int(y), ref) < deidentify.MinimumAge {
+				return ExcludedUnder13
+			}
+			return ""
+		}
+		return ExcludedUnknownAge
+	}
+	return ""
+}
+
+// exclusionRank orders reasons so a learner excluded for several is
+// counted once, under the strongest.
+var exclusionRank = map[string]int{ExcludedDeleted: 4, ExcludedOptedOut: 3, ExcludedUnder13: 2, ExcludedUnknownAge: 1}
+
+type buildContext struct {
+	*Builder
+	in       BuildInput
+	pseudo   *deidentify.Pseudonymizer
+	scrubber *deidentify.Scrubber
+	// excluded maps learners with at least one excluded row to the reason;
+	// it only lives in memory for the counts.
+	excluded map[string]string
+	visited  int64
+	progress func(int64)
+}
+
+// outColumn is one column of a dataset and how to compute it.
+type outColumn struct {
+	Column
+	treatment string
+	value     func(sr *SourceRow) any
+}
+
+// plan derives the output columns of a table from the policy and request.
+func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn, error) {
+	var out []outColumn
+	req := bc.in.Request
+	for i, c := range t.Columns {
+		cp, ok := cols[c.Name]
+		if !ok {
+			return nil, fmt.Errorf("column %s.%s has no treatment", t.Name, c.Name)
+		}
+		i := i
+		oc := outColumn{Column: c}
+		if cp.Output != "" {
+			oc.Name = cp.Output
+		}
+		if cp.Doc != "" {
+			oc.Doc = cp.Doc
+		}
+		switch cp.Treatment {
+		case Drop:
+			continue
+		case Keep:
+			oc.treatment = "kept as in the source"
+			oc.value = func(sr *SourceRow) any { return sr.Row[i] }
+		case Pseudonymize:
+			kind := cp.Kind
+			oc.treatment = "pseudonym, " + bc.pseudo.Describe()
+			oc.value = func(sr *SourceRow) any {
+				if s, ok := sr.Row[i].(string); ok {
+					return bc.pseudo.Pseudonym(kind, s)
+				}
+				return nil
+			}
+		case Scrub:
+			if !req.IncludeFreeText {
+				continue
+			}
+			oc.treatment = "free text, personal data replaced by [TYPE] tokens"
+			oc.value = func(sr *SourceRow) any {
+				if s, ok := sr.Row[i].(string); ok {
+					text, _ := bc.scrubber.Scrub(s)
+					return text
+				}
+				return nil
+			}
+		case Sensitive:
+			if !req.IncludeSensitive {
+				continue
+			}
+			oc.Nullable = true
+			oc.treatment = "sensitive category: only with the learner's explicit consent, else null"
+			oc.value = func(sr *SourceRow) any {
+				if sr.Learner.SensitiveConsent {
+					return sr.Row[i]
+				}
+				return nil
+			}
+		case Generalize:
+			var err error
+			if oc, err = generalize(t, oc, cp, i); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("column %s.%s: unknown treatment %q", t.Name, c.Name, cp.Treatment)
+		}
+		out = append(out, oc)
+	}
+	return out, nil
+}
+
+func generalize(t Table, oc outColumn, cp ColumnPolicy, i int) (outColumn, error) {
+	switch cp.Generalization {
+	case GenAgeBandAtSignup:
+		oc.Type, oc.Nullable = TypeString, true
+		oc.treatment = "generalised: 5-year age band at signup, 90+ top-coded"
+		oc.value = func(sr *SourceRow) any {
+			birth, ok := sr.Row[i].(time.Time)
+			if !ok {
+				return nil
+			}
+			return nullIfEmpty(deidentify.AgeBand(deidentify.AgeAt(birth, sr.Learner.SignupAt)))
+		}
+	case GenAgeBandFromYear:
+		ti := t.ColumnIndex(t.TimeColumn)
+		oc.Type, oc.Nullable = TypeString, true
+		oc.treatment = "generalised: 5-year age band from year of birth, 90+ top-coded"
+		oc.value = func(sr *SourceRow) any {
+			y, ok := sr.Row[i].(int64)
+			at, ok2 := sr.Row[ti].(time.Time)
+			if !ok || !ok2 {
+				return nil
+			}
+			return nullIfEmpty(deidentify.AgeBand(deidentify.MinAgeFromYear(int(y), at)))
+		}
+	case GenDay:
+		oc.Type = TypeDate
+		oc.treatment = "generalised: truncated to the UTC day"
+		oc.value = func(sr *SourceRow) any {
+			ts, ok := sr.Row[i].(time.Time)
+			if !ok {
+				return nil
+			}
+			ts = ts.UTC()
+			return time.Date(ts.Year(), ts.Month(), ts.Day(), 0, 0, 0, 0, time.UTC)
+		}
+	default:
+		return oc, fmt.Errorf("column %s.%s: unknown generalisation %q", t.Name, oc.Name, cp.Generalization)
+	}
+	return oc, nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+const progressEvery = 5000
+
+func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string]ColumnPolicy, dir string) (*ManifestTable, error) {
+	plan, err := bc.plan(t, cols)
+	if err != nil {
+		return nil, err
+	}
+	outCols := make([]Column, len(plan))
+	mt := &ManifestTable{Name: t.Name, File: t.Name + bc.FileExt}
+	for i, oc := range plan {
+		outCols[i] = oc.Column
+		mt.Columns = append(mt.Columns, ManifestColumn{Name: oc.Name, Type: oc.Type.String(), Nullable: oc.Nullable, Doc: oc.Doc, Treatment: oc.treatment})
+	}
+	meta := map[string]string{"rexport.export_id": bc.in.ExportID, "rexport.table": t.Name, "rexport.policy_version": PolicyVersion}
+	var size int64
+	var sum string
+	err = writeFileAtomic(dir, mt.File, func(w io.Writer) error {
+		h := sha256.New()
+		cw := &countingWriter{w: io.MultiWriter(w, h)}
+		rw, err := bc.Encoder(cw, outCols, meta)
+		if err != nil {
+			return err
+		}
+		out := make(Row, len(plan))
+		err = bc.Source.Scan(ctx, bc.query(bc.in, t.Name), func(sr SourceRow) error {
+			bc.visited++
+			if bc.progress != nil && bc.visited%progressEvery == 0 {
+				bc.progress(bc.visited)
+			}
+			if reason := ExclusionReason(t, sr); reason != "" {
+				id := sr.Learner.LearnerID
+				if exclusionRank[reason] > exclusionRank[bc.excluded[id]] {
+					bc.excluded[id] = reason
+				}
+				return nil
+			}
+			for i, oc := range plan {
+				out[i] = oc.value(&sr)
+			}
+			mt.Rows++
+			return rw.Write(out)
+		})
+		if err != nil {
+			return err
+		}
+		if err := rw.Close(); err != nil {
+			return err
+		}
+		size, sum = cw.n, hex.EncodeToString(h.Sum(nil))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if bc.progress != nil {
+		bc.progress(bc.visited)
+	}
+	mt.Size, mt.SHA256 = size, sum
+	return mt, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writeFileAtomic writes dir/name through a temporary file that is fsynced
+// and renamed into place, then fsyncs dir: a reader never sees a partial
+// file under the final name.
+func writeFileAtomic(dir, name string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o640); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// RemoveTemp deletes temporary files a crashed build left in dir.
+func RemoveTemp(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp-") {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// FileSHA256 returns the hex SHA-256 and size of a file.
+func FileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	var h hash.Hash = sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// sortedReasons lists exclusion reasons in a stable order.
+func sortedReasons(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

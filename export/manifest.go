@@ -1,0 +1,87 @@
+package export
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ManifestName is the file name of an export's manifest.
+const ManifestName = "manifest.json"
+
+// Manifest describes a built export: what it holds and what was done to
+// it. It names the pseudonym key version and scope, never key material.
+type Manifest struct {
+	ExportID         string             `json:"export_id"`
+	Partner          string             `json:"partner"`
+	Title            string             `json:"title"`
+	Courses          []string           `json:"courses"`
+	From             *time.Time         `json:"from,omitempty"`
+	To               *time.Time         `json:"to,omitempty"`
+	IncludeFreeText  bool               `json:"include_free_text"`
+	IncludeSensitive bool               `json:"include_sensitive"`
+	Tables           []ManifestTable    `json:"tables"`
+	PolicyVersion    string             `json:"policy_version"`
+	Pseudonyms       ManifestPseudonyms `json:"pseudonyms"`
+	// ExcludedLearners counts the learners who had rows withheld, by the
+	// strongest reason.
+	ExcludedLearners map[string]int64 `json:"excluded_learners"`
+	GeneratedAt      time.Time        `json:"generated_at"`
+	ExpiresAt        time.Time        `json:"expires_at"`
+}
+
+// ManifestPseudonyms says how identifiers were pseudonymised.
+type ManifestPseudonyms struct {
+	Algorithm  string `json:"algorithm"`
+	Scope      string `json:"scope"`
+	KeyVersion int    `json:"key_version"`
+}
+
+// ManifestTable is one dataset file.
+type ManifestTable struct {
+	Name    string           `json:"name"`
+	File    string           `json:"file"`
+	Rows    int64            `json:"rows"`
+	Size    int64            `json:"size"`
+	SHA256  string           `json:"sha256"`
+	Columns []ManifestColumn `json:"columns"`
+}
+
+// ManifestColumn is one column of a dataset and the treatment it got.
+type ManifestColumn struct {
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	Nullable  bool   `json:"nullable"`
+	Doc       string `json:"doc"`
+	Treatment string `json:"treatment"`
+}
+
+// Files lists the dataset files of the manifest as Files.
+func (m *Manifest) Files() []File {
+	var out []File
+	for _, t := range m.Tables {
+		out = append(out, File{Name: t.File, Table: t.Name, Rows: t.Rows, Size: t.Size, SHA256: t.SHA256})
+	}
+	return out
+}
+
+// Summary is a short human-readable account of the export.
+func (m *Manifest) Summary() string {
+	var b strings.Builder
+	var rows, size int64
+	for _, t := range m.Tables {
+		fmt.Fprintf(&b, "  %-20s %9d rows %11d bytes  %s\n", t.Name, t.Rows, t.Size, t.File)
+		rows += t.Rows
+		size += t.Size
+	}
+	fmt.Fprintf(&b, "  %-20s %9d rows %11d bytes\n", "total", rows, size)
+	var ex []string
+	for _, k := range sortedReasons(m.ExcludedLearners) {
+		ex = append(ex, fmt.Sprintf("%s=%d", k, m.ExcludedLearners[k]))
+	}
+	if len(ex) == 0 {
+		ex = []string{"none"}
+	}
+	fmt.Fprintf(&b, "  excluded learners: %s\n", strings.Join(ex, " "))
+	return b.String()
+}

@@ -1,0 +1,345 @@
+package parquet
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+	"unicode/utf8"
+
+	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/rexport/rexport/export"
+)
+
+// Reader reads the rows of a Parquet file with a flat schema, one row
+// group at a time. It reads files written by Writer and by other tools.
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	file  *pq.File
+	cols  []export.Column
+	convs []convertFunc
+
+	group int     // index of the next row group to open
+	rows  pq.Rows // rows of the current row group, nil before the first
+	buf   []pq.Row
+	next  int   // index of the next row in buf
+	read  int64 // rows returned by Next
+	err   error // sticky
+}
+
+// convertFunc converts a non-null Parquet value to its Go value.
+type convertFunc func(pq.Value) (any, error)
+
+// readBatchRows is how many rows Reader asks parquet-go for at a time.
+const readBatchRows = 256
+
+// NewReader opens the Parquet file of the given size read from r. It
+// returns an error naming the column if the file has a column of a type
+// rexport cannot represent (nested, repeated, or of an unsupported
+// physical or logical type).
+func NewReader(r io.ReaderAt, size int64) (rd *Reader, err error) {
+	// parquet-go panics on some malformed files; a user's file must
+	// give an error, not take the process down.
+	defer recoverError(&err)
+	if err := checkFooter(r, size); err != nil {
+		return nil, fmt.Errorf("parquet: %w", err)
+	}
+	f, err := pq.OpenFile(r, size, pq.SkipPageIndex(true), pq.SkipBloomFilters(true))
+	if err != nil {
+		return nil, fmt.Errorf("parquet: opening file: %w", err)
+	}
+	fields := f.Root().Columns()
+	if len(fields) == 0 {
+		return nil, errors.New("parquet: file has no columns")
+	}
+	rd = &Reader{file: f}
+	for i, c := range fields {
+		col, conv, err := columnOf(c)
+		if err != nil {
+			return nil, fmt.Errorf("parquet: column %q: %w", c.Name(), err)
+		}
+		if int(c.Index()) != i {
+			// Column indexes of leaves follow field order in a flat schema;
+			// anything else means the schema is not flat.
+			return nil, fmt.Errorf("parquet: column %q: unexpected leaf index %d", c.Name(), c.Index())
+		}
+		rd.cols = append(rd.cols, col)
+		rd.convs = append(rd.convs, conv)
+	}
+	var total int64
+	for _, g := range f.RowGroups() {
+		total += g.NumRows()
+	}
+	if total != f.NumRows() {
+		return nil, fmt.Errorf("parquet: file says %d rows, its row groups hold %d", f.NumRows(), total)
+	}
+	return rd, nil
+}
+
+// checkFooter checks the magic bytes and the footer length of the file
+// before parquet-go reads it: parquet-go allocates the footer length it
+// reads, before comparing it with the file size.
+func checkFooter(r io.ReaderAt, size int64) error {
+	const magic = "PAR1"
+	if size < 12 {
+		return errors.New("not a Parquet file: too short")
+	}
+	var head [4]byte
+	var tail [8]byte
+	if _, err := r.ReadAt(head[:], 0); err != nil {
+		return fmt.Errorf("reading header: %w", err)
+	}
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return fmt.Errorf("reading footer: %w", err)
+	}
+	if string(head[:]) != magic || string(tail[4:]) != magic {
+		return errors.New("not a Parquet file: no PAR1 magic bytes")
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return fmt.Errorf("malformed file: footer of %d bytes in a file of %d", n, size)
+	}
+	return nil
+}
+
+func recoverError(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("parquet: malformed file: %v", p)
+	}
+}
+
+// columnOf maps a top-level column of a file to an export.Column and the
+// conversion of its values.
+func columnOf(c *pq.Column) (export.Column, convertFunc, error) {
+	col := export.Column{Name: c.Name()}
+	switch {
+	case !c.Leaf():
+		return col, nil, errors.New("nested columns are not supported")
+	case c.Repeated():
+		return col, nil, errors.New("repeated columns are not supported")
+	}
+	col.Nullable = c.Optional()
+
+	typ := c.Type()
+	var lt format.LogicalTypeValue
+	if l := typ.LogicalType(); l != nil {
+		lt = l.Value
+	}
+	unsupported := func() (export.Column, convertFunc, error) {
+		name := typ.Kind().String()
+		if lt != nil {
+			name += " " + lt.String()
+		}
+		return col, nil, fmt.Errorf("unsupported type %s", name)
+	}
+
+	switch typ.Kind() {
+	case pq.ByteArray:
+		switch lt.(type) {
+		case *format.StringType, *format.EnumType, *format.JsonType:
+			col.Type = export.TypeString
+			return col, convertString, nil
+		}
+	case pq.Boolean:
+		if lt == nil {
+			col.Type = export.TypeBool
+			return col, func(v pq.Value) (any, error) { return v.Boolean(), nil }, nil
+		}
+	case pq.Float:
+		if lt == nil {
+			col.Type = export.TypeFloat64
+			return col, func(v pq.Value) (any, error) { return float64(v.Float()), nil }, nil
+		}
+	case pq.Double:
+		if lt == nil {
+			col.Type = export.TypeFloat64
+			return col, func(v pq.Value) (any, error) { return v.Double(), nil }, nil
+		}
+	case pq.Int32:
+		switch lt := lt.(type) {
+		case nil:
+			col.Type = export.TypeInt64
+			return col, convertInt32, nil
+		case *format.IntType:
+			col.Type = export.TypeInt64
+			if lt.IsSigned {
+				return col, convertInt32, nil
+			}
+			return col, func(v pq.Value) (any, error) { return int64(v.Uint32()), nil }, nil
+		case *format.DateType:
+			col.Type = export.TypeDate
+			return col, func(v pq.Value) (any, error) {
+				return time.Unix(int64(v.Int32())*secondsPerDay, 0).UTC(), nil
+			}, nil
+		}
+	case pq.Int64:
+		switch lt := lt.(type) {
+		case nil:
+			col.Type = export.TypeInt64
+			return col, convertInt64, nil
+		case *format.IntType:
+			if lt.IsSigned {
+				col.Type = export.TypeInt64
+				return col, convertInt64, nil
+			}
+		case *format.TimestampType:
+			col.Type = export.TypeTimestamp
+			// A timestamp not adjusted to UTC is local wall-clock time of
+			// unknown zone; it is read as if it were UTC.
+			switch lt.Unit.Value.(type) {
+			case *format.MilliSeconds:
+				return col, func(v pq.Value) (any, error) { return time.UnixMilli(v.Int64()).UTC(), nil }, nil
+			case *format.MicroSeconds:
+				return col, func(v pq.Value) (any, error) { return time.UnixMicro(v.Int64()).UTC(), nil }, nil
+			case *format.NanoSeconds:
+				return col, func(v pq.Value) (any, error) { return time.Unix(0, v.Int64()).UTC(), nil }, nil
+			}
+		}
+	case pq.Int96:
+		// Legacy timestamps of Impala, Hive and Spark.
+		if lt == nil {
+			col.Type = export.TypeTimestamp
+			return col, convertInt96, nil
+		}
+	}
+	return unsupported()
+}
+
+func convertString(v pq.Value) (any, error) {
+	b := v.ByteArray()
+	if !utf8.Valid(b) {
+		return nil, errors.New("invalid UTF-8")
+	}
+	return string(b), nil
+}
+
+func convertInt32(v pq.Value) (any, error) { return int64(v.Int32()), nil }
+func convertInt64(v pq.Value) (any, error) { return v.Int64(), nil }
+
+// Julian day number of 1970-01-01.
+const julianUnixEpoch = 2440588
+
+// convertInt96 reads an INT96 timestamp: nanoseconds within the day in the
+// low 64 bits, Julian day number in the high 32.
+func convertInt96(v pq.Value) (any, error) {
+	i := v.Int96()
+	nanos := int64(uint64(i[1])<<32 | uint64(i[0]))
+	if nanos < 0 || nanos >= secondsPerDay*1e9 {
+		return nil, fmt.Errorf("INT96 timestamp has %d nanoseconds in a day", nanos)
+	}
+	days := int64(i[2]) - julianUnixEpoch
+	return time.Unix(days*secondsPerDay, nanos).UTC(), nil
+}
+
+// Columns returns the columns of the file, in file order.
+func (r *Reader) Columns() []export.Column {
+	return append([]export.Column(nil), r.cols...)
+}
+
+// NumRows returns the number of rows in the file, from its footer.
+func (r *Reader) NumRows() int64 { return r.file.NumRows() }
+
+// Next returns the next row, or io.EOF after the last one. An error names
+// the row (counting from 1) and, where it concerns one value, the column.
+// After an error other than io.EOF the Reader is of no further use.
+func (r *Reader) Next() (row export.Row, err error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("parquet: row %d: malformed file: %v", r.read+1, p)
+		}
+		if err != nil {
+			r.err = err
+		}
+	}()
+	for r.next >= len(r.buf) {
+		if err := r.fill(); err != nil {
+			return nil, err
+		}
+	}
+	prow := r.buf[r.next]
+	r.next++
+	r.read++
+	return r.convert(prow)
+}
+
+// fill reads the next rows into buf, opening the next row group if the
+// current one is done.
+func (r *Reader) fill() error {
+	if r.rows == nil {
+		if r.group >= len(r.file.RowGroups()) {
+			if r.read != r.file.NumRows() {
+				return fmt.Errorf("parquet: file says %d rows, found %d", r.file.NumRows(), r.read)
+			}
+			return io.EOF
+		}
+		r.rows = r.file.RowGroups()[r.group].Rows()
+		r.group++
+	}
+	if r.buf == nil {
+		r.buf = make([]pq.Row, readBatchRows)
+	}
+	r.buf = r.buf[:cap(r.buf)]
+	n, err := r.rows.ReadRows(r.buf)
+	r.buf, r.next = r.buf[:n], 0
+	if errors.Is(err, io.EOF) {
+		closeErr := r.rows.Close()
+		r.rows = nil
+		if closeErr != nil {
+			return fmt.Errorf("parquet: row group %d: %w", r.group, closeErr)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("parquet: row %d: %w", r.read+1, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("parquet: row %d: no progress reading row group %d", r.read+1, r.group)
+	}
+	return nil
+}
+
+// convert converts one row read from the file; it must run before the
+// next ReadRows, which may reuse the memory the row's values point to.
+func (r *Reader) convert(prow pq.Row) (export.Row, error) {
+	row := make(export.Row, len(r.cols))
+	seen := 0
+	for _, v := range prow {
+		i := v.Column()
+		if i < 0 || i >= len(r.cols) || v.RepetitionLevel() != 0 {
+			return nil, fmt.Errorf("parquet: row %d: unexpected value for column index %d", r.read, i)
+		}
+		c := r.cols[i]
+		seen++
+		if v.IsNull() {
+			if !c.Nullable {
+				return nil, fmt.Errorf("parquet: row %d: column %q: null in a required column", r.read, c.Name)
+			}
+			continue
+		}
+		x, err := r.convs[i](v)
+		if err != nil {
+			return nil, fmt.Errorf("parquet: row %d: column %q: %w", r.read, c.Name, err)
+		}
+		row[i] = x
+	}
+	if seen != len(r.cols) {
+		return nil, fmt.Errorf("parquet: row %d: got %d values, want %d", r.read, seen, len(r.cols))
+	}
+	return row, nil
+}
+
+// Close releases the row group being read. It does not close the
+// io.ReaderAt.
+func (r *Reader) Close() error {
+	if r.rows != nil {
+		err := r.rows.Close()
+		r.rows = nil
+		return err
+	}
+	return nil
+}

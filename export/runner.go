@@ -1,0 +1,113 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Runner builds approved exports: it is what the build job runs.
+type Runner struct {
+	Store   Store
+	Builder *Builder
+	// Dir holds one directory per export, named by its id.
+	Dir string
+	Log *slog.Logger
+	// ProgressInterval throttles progress writes to the store.
+	ProgressInterval time.Duration
+}
+
+// ExportDir returns the directory of an export's files.
+func (r *Runner) ExportDir(id string) string { return filepath.Join(r.Dir, id) }
+
+// Run builds the export. It is idempotent: an export already ready is left
+// alone, and a retry after a crash rebuilds from scratch. On failure it
+// returns the error so the job is retried; when lastAttempt is set it also
+// marks the export failed with a message that holds no internal detail.
+func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err error) {
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e, err := r.Store.Export(ctx, id, "", true)
+	if err != nil {
+		return err
+	}
+	switch e.State {
+	case StateApproved, StateBuilding, StateFailed:
+	default:
+		log.Info("build skipped", "export", id, "state", e.State)
+		return nil
+	}
+	defer func() {
+		if err == nil || !lastAttempt || ctx.Err() != nil {
+			return
+		}
+		msg := "the build failed; staff have been notified"
+		if ErrorCode(err) != EINTERNAL {
+			msg = "the build failed: " + ErrorMessage(err)
+		}
+		if ferr := r.Store.FailBuild(context.WithoutCancel(ctx), id, msg); ferr != nil {
+			log.Error("marking build failed", "export", id, "err", ferr)
+		}
+	}()
+	in := BuildInput{ExportID: e.ID, PartnerID: e.PartnerID, Request: e.Request, KeyVersion: e.KeyVersion}
+	estimated, err := r.Builder.Estimate(ctx, in)
+	if err != nil {
+		log.Error("build estimate", "export", id, "err", err)
+		return err
+	}
+	if _, err := r.Store.StartBuild(ctx, id, estimated); err != nil {
+		return err
+	}
+	dir := r.ExportDir(id)
+	if err := RemoveTemp(dir); err != nil {
+		return err
+	}
+	interval := r.ProgressInterval
+	if interval == 0 {
+		interval = time.Second
+	}
+	var last time.Time
+	progress := func(rows int64) {
+		if time.Since(last) < interval {
+			return
+		}
+		last = time.Now()
+		if err := r.Store.SetProgress(ctx, id, rows); err != nil {
+			log.Warn("recording progress", "export", id, "err", err)
+		}
+	}
+	start := time.Now()
+	m, err := r.Builder.Build(ctx, in, dir, progress)
+	if err != nil {
+		log.Error("build failed", "export", id, "err", err)
+		return err
+	}
+	files := m.Files()
+	sum, size, err := FileSHA256(filepath.Join(dir, ManifestName))
+	if err != nil {
+		return err
+	}
+	files = append(files, File{Name: ManifestName, Size: size, SHA256: sum})
+	if err := r.Store.FinishBuild(ctx, id, BuildResult{Files: files, ReadyAt: m.GeneratedAt, ExpiresAt: m.ExpiresAt}); err != nil {
+		return err
+	}
+	log.Info("build ready", "export", id, "tables", len(m.Tables), "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// OpenFile opens a file of an export for download.
+func (r *Runner) OpenFile(id, name string) (*os.File, error) {
+	if filepath.Base(name) != name || name == "" || name[0] == '.' {
+		return nil, Errorf(ENOTFOUND, "no file %q", name)
+	}
+	f, err := os.Open(filepath.Join(r.ExportDir(id), name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, Errorf(ENOTFOUND, "no file %q", name)
+	}
+	return f, err
+}

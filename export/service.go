@@ -1,0 +1,367 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Service is the export workflow as callers see it: every method takes the
+// authenticated principal and enforces who may do what.
+type Service struct {
+	Store Store
+	// Source, when set, checks partner course ownership at registration.
+	Source Source
+	Now    func() time.Time
+	// NewID returns a new export id.
+	NewID func() string
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Limits on request fields; they keep a request reviewable.
+const (
+	maxTitleLen   = 200
+	maxPurposeLen = 5000
+	maxCourses    = 200
+)
+
+// Submit files a new export request for the caller's partner. Researchers
+// submit for their own partner; staff may submit for a named partner (for
+// one-off exports). Returns EINVALID naming the offending field if the
+// request breaks the partner's data-use agreement or is malformed,
+// EFORBIDDEN if the caller may not submit, ENOTFOUND for an unknown partner.
+func (s *Service) Submit(ctx context.Context, p Principal, partnerID string, req Request) (*Export, error) {
+	switch {
+	case p.Role == RoleResearcher:
+		if partnerID != "" && partnerID != p.PartnerID {
+			return nil, Errorf(EINVALID, "partner_id: must be omitted or be your own partner")
+		}
+		partnerID = p.PartnerID
+	case p.Role.IsStaff():
+		if partnerID == "" {
+			return nil, Errorf(EINVALID, "partner_id: required when staff submit a request")
+		}
+	default:
+		return nil, Errorf(EFORBIDDEN, "role %s may not submit export requests", p.Role)
+	}
+	if partnerID == "" {
+		return nil, Errorf(EFORBIDDEN, "principal is not bound to a partner")
+	}
+	partner, err := s.Store.Partner(ctx, partnerID)
+	if err != nil {
+		return nil, err
+	}
+	if err := ValidateRequest(&req, partner, s.now()); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	e := &Export{
+		ID:          s.NewID(),
+		PartnerID:   partner.ID,
+		RequestedBy: p.ID,
+		Request:     req,
+		State:       StateSubmitted,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if err := s.Store.CreateExport(ctx, e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// ValidateRequest checks a request against the partner's courses and
+// data-use agreement, normalising it in place (defaults, sorted unique
+// lists). The error is EINVALID and names the field, or EFORBIDDEN when
+// the agreement has ended.
+func ValidateRequest(req *Request, partner Partner, now time.Time) error {
+	req.Title = strings.TrimSpace(req.Title)
+	req.Purpose = strings.TrimSpace(req.Purpose)
+	req.EthicsRef = strings.TrimSpace(req.EthicsRef)
+	switch {
+	case req.Title == "":
+		return Errorf(EINVALID, "title: required")
+	case len(req.Title) > maxTitleLen:
+		return Errorf(EINVALID, "title: longer than %d bytes", maxTitleLen)
+	case req.Purpose == "":
+		return Errorf(EINVALID, "purpose: required (state the research purpose the data serves)")
+	case len(req.Purpose) > maxPurposeLen:
+		return Errorf(EINVALID, "purpose: longer than %d bytes", maxPurposeLen)
+	case len(req.Courses) == 0:
+		return Errorf(EINVALID, "courses: at least one course is required")
+	case len(req.Courses) > maxCourses:
+		return Errorf(EINVALID, "courses: more than %d courses", maxCourses)
+	case len(req.Tables) == 0:
+		return Errorf(EINVALID, "tables: at least one table is required")
+	}
+	if !partner.DUA.EndsOn.IsZero() && now.After(partner.DUA.EndsOn.AddDate(0, 0, 1)) {
+		return Errorf(EFORBIDDEN, "the partner's data-use agreement ended on %s", partner.DUA.EndsOn.Format(DateLayout))
+	}
+	for i, c := range req.Courses {
+		if !partner.OwnsCourse(c) {
+			// The same message whether the course exists elsewhere or not:
+			// another partner's catalogue is not disclosed.
+			return Errorf(EINVALID, "courses[%d]: %q is not a course of partner %s", i, c, partner.ID)
+		}
+	}
+	for i, t := range req.Tables {
+		if _, ok := SourceTable(t); !ok {
+			return Errorf(EINVALID, "tables[%d]: unknown table %q (tables: %s)", i, t, strings.Join(TableNames(), ", "))
+		}
+		if !partner.DUA.AllowsTable(t) {
+			return Errorf(EINVALID, "tables[%d]: table %q is not allowed by the partner's data-use agreement", i, t)
+		}
+	}
+	if !req.From.IsZero() && !req.To.IsZero() && !req.From.Before(req.To) {
+		return Errorf(EINVALID, "to: must be after from")
+	}
+	if req.IncludeFreeText && !partner.DUA.AllowFreeText {
+		return Errorf(EINVALID, "include_free_text: the partner's data-use agreement does not allow free text")
+	}
+	if req.IncludeSensitive && !partner.DUA.AllowSensitive {
+		return Errorf(EINVALID, "include_sensitive: the partner's data-use agreement does not allow sensitive categories")
+	}
+	switch req.Linkage {
+	case "":
+		req.Linkage = LinkagePartner
+	case LinkagePartner, LinkageRequest:
+	default:
+		return Errorf(EINVALID, "linkage: must be partner or request")
+	}
+	req.Courses = sortedUnique(req.Courses)
+	req.Tables = sortedTables(req.Tables)
+	return nil
+}
+
+func sortedUnique(in []string) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// sortedTables puts tables in source-schema order without duplicates.
+func sortedTables(in []string) []string {
+	var out []string
+	for _, name := range TableNames() {
+		if slices.Contains(in, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Export returns an export the caller may see. ENOTFOUND if it does not
+// exist or belongs to another partner.
+func (s *Service) Export(ctx context.Context, p Principal, id string) (*Export, error) {
+	partnerID, all := p.PartnerScope()
+	if !all && partnerID == "" {
+		return nil, Errorf(ENOTFOUND, "export %s not found", id)
+	}
+	return s.Store.Export(ctx, id, partnerID, all)
+}
+
+// Exports lists the exports the caller may see, newest first.
+func (s *Service) Exports(ctx context.Context, p Principal, state State, limit int) ([]*Export, error) {
+	partnerID, all := p.PartnerScope()
+	if !all && partnerID == "" {
+		return nil, nil
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	return s.Store.Exports(ctx, ExportFilter{PartnerID: partnerID, AllPartners: all, State: state, Limit: limit})
+}
+
+// Approve records a reviewer's approval and enqueues the build. Only
+// reviewers and admins may approve, never the principal who submitted the
+// request (EFORBIDDEN); ECONFLICT if the export is not awaiting review.
+func (s *Service) Approve(ctx context.Context, p Principal, id string) (*Export, error) {
+	return s.decide(ctx, p, id, true, "")
+}
+
+// Reject records a reviewer's rejection with a required reason.
+func (s *Service) Reject(ctx context.Context, p Principal, id, reason string) (*Export, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, Errorf(EINVALID, "reason: required when rejecting")
+	}
+	return s.decide(ctx, p, id, false, reason)
+}
+
+func (s *Service) decide(ctx context.Context, p Principal, id string, approve bool, reason string) (*Export, error) {
+	if !p.Role.IsStaff() {
+		// Partner principals may not even learn whether the id exists
+		// beyond what they can already see.
+		if _, err := s.Export(ctx, p, id); err != nil {
+			return nil, err
+		}
+		return nil, Errorf(EFORBIDDEN, "only reviewers may approve or reject exports")
+	}
+	e, err := s.Store.Export(ctx, id, "", true)
+	if err != nil {
+		return nil, err
+	}
+	if e.RequestedBy == p.ID {
+		return nil, Errorf(EFORBIDDEN, "you submitted this request: another reviewer must decide on it")
+	}
+	if e.State != StateSubmitted {
+		return nil, Errorf(ECONFLICT, "export %s is %s, not awaiting review", id, e.State)
+	}
+	if approve {
+		// The agreement may have changed since submission: check again.
+		partner, err := s.Store.Partner(ctx, e.PartnerID)
+		if err != nil {
+			return nil, err
+		}
+		req := e.Request
+		if err := ValidateRequest(&req, partner, s.now()); err != nil {
+			return nil, Errorf(ECONFLICT, "the request no longer fits the partner's agreement: %s", ErrorMessage(err))
+		}
+	}
+	return s.Store.Decide(ctx, id, Decision{ReviewerID: p.ID, Approved: approve, Reason: reason, At: s.now()})
+}
+
+// Downloadable returns a ready export the caller may download and the file
+// with the given name. ENOTFOUND if either is not there; ECONFLICT if the
+// export is not ready or has expired.
+func (s *Service) Downloadable(ctx context.Context, p Principal, id, name string) (*Export, *File, error) {
+	e, err := s.Export(ctx, p, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.State != StateReady {
+		return nil, nil, Errorf(ECONFLICT, "export %s is %s, not ready", id, e.State)
+	}
+	if !e.ExpiresAt.IsZero() && s.now().After(e.ExpiresAt) {
+		return nil, nil, Errorf(ECONFLICT, "export %s expired at %s", id, e.ExpiresAt.Format(time.RFC3339))
+	}
+	if name == "" {
+		return e, nil, nil
+	}
+	for i := range e.Files {
+		if e.Files[i].Name == name {
+			return e, &e.Files[i], nil
+		}
+	}
+	return nil, nil, Errorf(ENOTFOUND, "export %s has no file %q", id, name)
+}
+
+// String gives a short description for logs.
+func (e *Export) String() string {
+	return fmt.Sprintf("export %s (partner %s, %s)", e.ID, e.PartnerID, e.State)
+}
+
+// CreatePartner registers a content partner and its data-use agreement
+// (admins only). Without courses, the partner gets every course the source
+// lists under its id; listed courses must belong to it in the source.
+// EINVALID names the bad field; ECONFLICT if the partner or a course is
+// already registered.
+func (s *Service) CreatePartner(ctx context.Context, p Principal, partner Partner) (*Partner, error) {
+	if p.Role != RoleAdmin {
+		return nil, Errorf(EFORBIDDEN, "only admins may register partners")
+	}
+	partner.ID = strings.TrimSpace(partner.ID)
+	partner.Name = strings.TrimSpace(partner.Name)
+	switch {
+	case !validID(partner.ID):
+		return nil, Errorf(EINVALID, "id: 1 to 64 characters of a-z, 0-9, '-' and '_'")
+	case partner.Name == "":
+		return nil, Errorf(EINVALID, "name: required")
+	}
+	for i, t := range partner.DUA.AllowedTables {
+		if _, ok := SourceTable(t); !ok {
+			return nil, Errorf(EINVALID, "dua.allowed_tables[%d]: unknown table %q", i, t)
+		}
+	}
+	partner.DUA.AllowedTables = sortedTables(partner.DUA.AllowedTables)
+	if s.Source != nil {
+		all, err := s.Source.Courses(ctx, partner.Courses)
+		if err != nil {
+			return nil, err
+		}
+		owner := map[string]string{}
+		var own []string
+		for _, c := range all {
+			owner[c.CourseID] = c.PartnerID
+			if c.PartnerID == partner.ID {
+				own = append(own, c.CourseID)
+			}
+		}
+		for i, c := range partner.Courses {
+			if owner[c] != partner.ID {
+				return nil, Errorf(EINVALID, "courses[%d]: %q is not a course of partner %s in the source data", i, c, partner.ID)
+			}
+		}
+		if len(partner.Courses) == 0 {
+			partner.Courses = own
+		}
+	}
+	partner.Courses = sortedUnique(partner.Courses)
+	if len(partner.Courses) == 0 {
+		return nil, Errorf(EINVALID, "courses: the partner has no courses")
+	}
+	partner.CreatedAt = s.now()
+	if err := s.Store.CreatePartner(ctx, partner, p.ID); err != nil {
+		return nil, err
+	}
+	return &partner, nil
+}
+
+// Partners lists partners (staff only).
+func (s *Service) Partners(ctx context.Context, p Principal) ([]Partner, error) {
+	if !p.Role.IsStaff() {
+		return nil, Errorf(EFORBIDDEN, "only staff may list partners")
+	}
+	return s.Store.Partners(ctx)
+}
+
+// CreatePrincipal creates a principal and its API token, returned once
+// (admins only; by is the creating principal's id, "local-admin" from the
+// command line).
+func (s *Service) CreatePrincipal(ctx context.Context, by Principal, name string, role Role, partnerID string) (Principal, string, error) {
+	if by.Role != RoleAdmin {
+		return Principal{}, "", Errorf(EFORBIDDEN, "only admins may create tokens")
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return Principal{}, "", Errorf(EINVALID, "name: required")
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return Principal{}, "", err
+	}
+	if role.NeedsPartner() && partnerID == "" {
+		return Principal{}, "", Errorf(EINVALID, "partner_id: required for role %s", role)
+	}
+	if !role.NeedsPartner() && partnerID != "" {
+		return Principal{}, "", Errorf(EINVALID, "partner_id: staff roles do not belong to a partner")
+	}
+	token, hash, err := NewToken(nil)
+	if err != nil {
+		return Principal{}, "", err
+	}
+	pr := Principal{ID: NewID("prn_"), Name: name, Role: role, PartnerID: partnerID, CreatedAt: s.now()}
+	if err := s.Store.CreatePrincipal(ctx, pr, hash, by.ID); err != nil {
+		return Principal{}, "", err
+	}
+	return pr, token, nil
+}
+
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}

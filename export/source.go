@@ -1,0 +1,83 @@
+package export
+
+import (
+	"context"
+	"time"
+)
+
+// SourceQuery selects the rows of one source table for an export. The
+// source pushes these filters down into its query.
+//
+// Which rows belong to the requested courses:
+//   - courses: the courses in Courses.
+//   - learners: accounts with an enrollment (any role) in one of Courses.
+//   - enrollments, quiz_submissions, grades, forum_posts: rows whose
+//     course_id is in Courses.
+//   - survey_demographics: rows whose course_id is in Courses, and rows
+//     without a course_id whose learner is enrolled in one of Courses.
+//
+// From (inclusive) and To (exclusive) bound the table's TimeColumn; a zero
+// time leaves that side unbounded. Tables without a TimeColumn ignore them.
+type SourceQuery struct {
+	Table   string
+	Courses []string
+	From    time.Time
+	To      time.Time
+}
+
+// LearnerFacts are the facts about the learner a source row belongs to that
+// the build needs to decide whether the row may leave. They are read from
+// the learners table alongside the row; they are never written out.
+type LearnerFacts struct {
+	LearnerID        string
+	BirthDate        time.Time // zero if unknown
+	OptedOut         bool
+	Deleted          bool
+	SensitiveConsent bool
+	// SignupAt is the account's creation time: the reference time for the
+	// age check of the learners table, which has no event time of its own.
+	SignupAt time.Time
+}
+
+// SourceRow is one row of a source table, in the table's column order, with
+// the facts about its learner (zero LearnerFacts for the courses table).
+type SourceRow struct {
+	Row     Row
+	Learner LearnerFacts
+}
+
+// RosterEntry is one person enrolled (any role) in a course of an export:
+// the scrubber removes their names, usernames and emails from free text.
+type RosterEntry struct {
+	FullName string
+	Username string
+	Email    string
+	// Learner holds the facts about the person (LearnerID included), so a
+	// mention of an excluded learner is never replaced by their pseudonym.
+	Learner LearnerFacts
+}
+
+// CourseInfo is a course as the source knows it.
+type CourseInfo struct {
+	CourseID  string
+	PartnerID string
+	Slug      string
+	Title     string
+}
+
+// Source reads the course data an export is built from. Implementations
+// stream: Scan calls fn once per row and holds no more than a batch in
+// memory. A Source is safe for concurrent use.
+type Source interface {
+	// Scan calls fn for every row selected by q, in a stable order (the
+	// table's key). It stops at the first error fn returns and returns it.
+	Scan(ctx context.Context, q SourceQuery, fn func(SourceRow) error) error
+	// Count returns the number of rows Scan would visit for q, for progress
+	// reporting.
+	Count(ctx context.Context, q SourceQuery) (int64, error)
+	// Roster calls fn for every person enrolled in one of courses.
+	Roster(ctx context.Context, courses []string, fn func(RosterEntry) error) error
+	// Courses returns the courses with the given ids (all courses if ids is
+	// empty); ids that do not exist are absent from the result.
+	Courses(ctx context.Context, ids []string) ([]CourseInfo, error)
+}

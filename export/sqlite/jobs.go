@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// BuildArgs are the arguments of the job that builds an approved export.
+type BuildArgs struct {
+	ExportID string `json:"export_id"`
+}
+
+// Kind implements river.JobArgs.
+func (BuildArgs) Kind() string { return "rexport_build" }
+
+// BuildMaxAttempts is how often a build is tried before it is marked failed.
+const BuildMaxAttempts = 3
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one build job per
+// export, however often an approval is retried.
+func (BuildArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: BuildMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// BuildFunc builds one export. lastAttempt tells it that a failure now is
+// final, so it should record the export as failed.
+type BuildFunc func(ctx context.Context, exportID string, lastAttempt bool) error
+
+type buildWorker struct {
+	river.WorkerDefaults[BuildArgs]
+	build BuildFunc
+}
+
+func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error {
+	return w.build(ctx, job.Args.ExportID, job.Attempt >= job.MaxAttempts)
+}
+
+// Timeout disables River's default per-job timeout: a large export may run
+// for hours, and cancellation comes from shutdown instead.
+func (w *buildWorker) Timeout(*river.Job[BuildArgs]) time.Duration { return -1 }
+
+// Queue is the River job queue in the metadata database.
+type Queue struct {
+	client  *river.Client[*sql.Tx]
+	working bool
+}
+
+// QueueConfig configures NewQueue.
+type QueueConfig struct {
+	// Workers is the number of builds run at once; 0 makes an insert-only
+	// client (an API process that does not build).
+	Workers int
+	Build   BuildFunc
+	Logger  *slog.Logger
+	// PollInterval is how often idle workers look for new jobs.
+	PollInterval time.Duration
+}
+
+// NewQueue migrates River's tables into db, creates the River client and
+// makes db enqueue a build job with every approval.
+func NewQueue(ctx context.Context, db *DB, cfg QueueConfig) (*Queue, error) {
+	driver := riversqlite.New(db.db)
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quietLogger(cfg.Logger)})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("river migrations: %w", err)
+	}
+	workers := river.NewWorkers()
+	rc := &river.Config{
+		Logger:            quietLogger(cfg.Logger),
+		PollOnly:          true,
+		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     cfg.PollInterval,
+		Workers:           workers,
+	}
+	if rc.FetchPollInterval == 0 {
+		rc.FetchPollInterval, rc.FetchCooldown = time.Second, 100*time.Millisecond
+	}
+	if cfg.Workers > 0 {
+		if cfg.Build == nil {
+			return nil, errors.New("sqlite.NewQueue: workers without a build function")
+		}
+		river.AddWorker(workers, &buildWorker{build: cfg.Build})
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+	}
+	client, err := river.NewClient(driver, rc)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue{client: client, working: cfg.Workers > 0}
+	db.SetEnqueuer(func(ctx context.Context, tx *sql.Tx, exportID string) error {
+		_, err := client.InsertTx(ctx, tx, BuildArgs{ExportID: exportID}, nil)
+		return err
+	})
+	return q, nil
+}
+
+// Start starts the workers (no-op for an insert-only queue).
+func (q *Queue) Start(ctx context.Context) error {
+	if !q.working {
+		return nil
+	}
+	return q.client.Start(ctx)
+}
+
+// Stop waits for running builds to finish, or ctx to end.
+func (q *Queue) Stop(ctx context.Context) error {
+	if !q.working {
+		return nil
+	}
+	return q.client.Stop(ctx)
+}
+
+func quietLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
