@@ -30,7 +30,11 @@ build; download every file and verify its SHA-256 against the manifest;
 print a summary and where the files are.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), g, dir, learners, seed)
+			if !cmd.Flags().Changed("log-level") && os.Getenv("REXPORT_LOG_LEVEL") == "" {
+				g.logLevel = "warn" // keep the demo's own lines readable
+			}
+			_, err := runDemo(cmd.Context(), cmd.OutOrStdout(), g, dir, learners, seed)
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "working directory (default: a new temporary directory, kept)")
@@ -39,13 +43,14 @@ print a summary and where the files are.`,
 	return cmd
 }
 
-func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, learners int, seed uint64) error {
+// runDemo runs the demo and returns the directory of the downloaded files.
+func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, learners int, seed uint64) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
 	if dir == "" {
 		var err error
 		if dir, err = os.MkdirTemp("", "rexport-demo-"); err != nil {
-			return err
+			return "", err
 		}
 	}
 	dataDir := filepath.Join(dir, "data")
@@ -54,27 +59,27 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 
 	step("generating fixtures: %d learners (seed %d) into %s", learners, seed, sourcePath)
 	if err := writeFixturesDB(ctx, sourcePath, learners, seed); err != nil {
-		return err
+		return "", err
 	}
 	a, err := openApp(ctx, appOptions{DataDir: dataDir, SourcePath: sourcePath, Workers: 1, PollInterval: 100 * time.Millisecond, Log: g.logger()})
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer a.Close()
 	adminToken, err := a.ensureAdmin(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	srv, err := a.serve(ctx, "127.0.0.1:0")
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer a.shutdown(srv)
 	step("server listening on %s", srv.URL)
 
 	courses, err := a.source.Courses(ctx, nil)
 	if err != nil || len(courses) == 0 {
-		return fmt.Errorf("fixtures have no courses: %v", err)
+		return "", fmt.Errorf("fixtures have no courses: %v", err)
 	}
 	partnerID := courses[0].PartnerID
 
@@ -89,17 +94,17 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 		Dua: api.DUA{Reference: "DUA-DEMO-2026", AllowedTables: allTables, AllowFreeText: &yes, AllowSensitive: &yes},
 	})
 	if err != nil {
-		return fmt.Errorf("create partner: %w", err)
+		return "", fmt.Errorf("create partner: %w", err)
 	}
 	step("partner %s registered with courses %v", partner.Id, partner.Courses)
 	researcherPID := partnerID
 	researcher, err := admin.CreateToken(ctx, api.TokenInput{Name: "Demo researcher", Role: "researcher", PartnerId: &researcherPID})
 	if err != nil {
-		return fmt.Errorf("create researcher: %w", err)
+		return "", fmt.Errorf("create researcher: %w", err)
 	}
 	reviewer, err := admin.CreateToken(ctx, api.TokenInput{Name: "Demo reviewer", Role: "reviewer"})
 	if err != nil {
-		return fmt.Errorf("create reviewer: %w", err)
+		return "", fmt.Errorf("create reviewer: %w", err)
 	}
 	step("researcher %s and reviewer %s created", researcher.PrincipalId, reviewer.PrincipalId)
 
@@ -115,11 +120,11 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 		IncludeSensitive: &yes,
 	})
 	if err != nil {
-		return fmt.Errorf("submit request: %w", err)
+		return "", fmt.Errorf("submit request: %w", err)
 	}
 	step("export %s submitted (%s)", e.Id, e.State)
 	if _, err := client.New(srv.URL, reviewer.Token).Approve(ctx, e.Id); err != nil {
-		return fmt.Errorf("approve: %w", err)
+		return "", fmt.Errorf("approve: %w", err)
 	}
 	step("export %s approved by the reviewer; building", e.Id)
 	ready, err := rc.WaitReady(ctx, e.Id, 200*time.Millisecond, func(e *api.Export) {
@@ -127,23 +132,23 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 	})
 	fmt.Fprintln(out)
 	if err != nil {
-		return err
+		return "", err
 	}
 
 	raw, err := rc.Manifest(ctx, e.Id)
 	if err != nil {
-		return fmt.Errorf("manifest: %w", err)
+		return "", fmt.Errorf("manifest: %w", err)
 	}
 	var m export.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return fmt.Errorf("manifest: %w", err)
+		return "", fmt.Errorf("manifest: %w", err)
 	}
 	outDir := filepath.Join(dir, "download", e.Id)
 	if err := os.MkdirAll(outDir, 0o750); err != nil {
-		return err
+		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(outDir, export.ManifestName), raw, 0o640); err != nil {
-		return err
+		return "", err
 	}
 	listed := map[string]bool{}
 	for _, f := range ready.Files {
@@ -151,26 +156,26 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 	}
 	for _, t := range m.Tables {
 		if !listed[t.File] {
-			return fmt.Errorf("manifest file %s is not listed by the API", t.File)
+			return "", fmt.Errorf("manifest file %s is not listed by the API", t.File)
 		}
 		f, err := os.Create(filepath.Join(outDir, t.File))
 		if err != nil {
-			return err
+			return "", err
 		}
 		n, err := rc.Download(ctx, e.Id, t.File, t.SHA256, f)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return fmt.Errorf("download %s: %w", t.File, err)
+			return "", fmt.Errorf("download %s: %w", t.File, err)
 		}
 		if n != t.Size {
-			return fmt.Errorf("download %s: %d bytes, manifest says %d", t.File, n, t.Size)
+			return "", fmt.Errorf("download %s: %d bytes, manifest says %d", t.File, n, t.Size)
 		}
 	}
 	step("downloaded %d files, SHA-256 verified against the manifest", len(m.Tables))
 	fmt.Fprintf(out, "\nexport %s (partner %s, key v%d, %s linkage, policy %s)\n%s",
 		m.ExportID, m.Partner, m.Pseudonyms.KeyVersion, m.Pseudonyms.Scope, m.PolicyVersion, m.Summary())
 	fmt.Fprintf(out, "\nfiles: %s\n", outDir)
-	return nil
+	return outDir, nil
 }

@@ -92,6 +92,9 @@ func NewQueue(ctx context.Context, db *DB, cfg QueueConfig) (*Queue, error) {
 		}
 		river.AddWorker(workers, &buildWorker{build: cfg.Build})
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+	} else {
+		// An API-only process inserts build jobs that another process works.
+		rc.SkipUnknownJobCheck = true
 	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {

@@ -1,0 +1,133 @@
+package export_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rexport/rexport/deidentify"
+	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/export/parquet"
+	"github.com/rexport/rexport/fixtures"
+	srcsqlite "github.com/rexport/rexport/source/sqlite"
+)
+
+func parquetEncoder(w io.Writer, cols []export.Column, meta map[string]string) (export.RowWriter, error) {
+	return parquet.NewWriter(w, cols, parquet.Options{KeyValueMetadata: meta})
+}
+
+// failingEncoder fails after writing n rows, as a full disk would.
+func failingEncoder(n int) export.Encoder {
+	return func(w io.Writer, cols []export.Column, meta map[string]string) (export.RowWriter, error) {
+		rw, err := parquetEncoder(w, cols, meta)
+		return &failAfter{RowWriter: rw, left: n}, err
+	}
+}
+
+type failAfter struct {
+	export.RowWriter
+	left int
+}
+
+func (f *failAfter) Write(r export.Row) error {
+	if f.left == 0 {
+		return errors.New("disk full")
+	}
+	f.left--
+	return f.RowWriter.Write(r)
+}
+
+func setupBuilder(t *testing.T) (*export.Builder, export.BuildInput) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "source.db")
+	db, err := srcsqlite.Create(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	err = db.Load(ctx, func(ins *srcsqlite.Inserter) error {
+		return fixtures.Generate(fixtures.Config{Learners: 200, Seed: 5}, func(table string, row export.Row) error { return ins.Insert(table, row) })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	courses, err := db.Courses(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var master deidentify.MasterKey
+	master[0] = 1
+	b := &export.Builder{Source: db, Master: master, Encoder: parquetEncoder, FileExt: ".parquet"}
+	in := export.BuildInput{ExportID: "exp_test", PartnerID: courses[0].PartnerID, KeyVersion: 1, Request: export.Request{
+		Courses: []string{courses[0].CourseID}, Tables: export.TableNames(), IncludeFreeText: true, IncludeSensitive: true, Linkage: export.LinkagePartner}}
+	return b, in
+}
+
+func TestBuildIsRepeatable(t *testing.T) {
+	b, in := setupBuilder(t)
+	dir := t.TempDir()
+	first, err := b.Build(context.Background(), in, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A crashed earlier attempt leaves a temporary file behind.
+	if err := os.WriteFile(filepath.Join(dir, ".grades.parquet.tmp-1"), []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := export.RemoveTemp(dir); err != nil {
+		t.Fatal(err)
+	}
+	second, err := b.Build(context.Background(), in, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, mt := range first.Tables {
+		if second.Tables[i].SHA256 != mt.SHA256 || mt.Rows == 0 {
+			t.Errorf("%s: rebuild gave a different file (%d rows)", mt.Name, mt.Rows)
+		}
+		sum, size, err := export.FileSHA256(filepath.Join(dir, mt.File))
+		if err != nil || sum != mt.SHA256 || size != mt.Size {
+			t.Errorf("%s on disk: sha %s size %d, manifest %s %d (%v)", mt.File, sum, size, mt.SHA256, mt.Size, err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("leftover temporary file %s", e.Name())
+		}
+	}
+}
+
+func TestFailedBuildLeavesNoCompleteLookingOutput(t *testing.T) {
+	b, in := setupBuilder(t)
+	dir := t.TempDir()
+	if _, err := b.Build(context.Background(), in, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The retry of a finished build fails half-way: the old manifest must
+	// not survive to vouch for a mix of old and new files.
+	b.Encoder = failingEncoder(10)
+	if _, err := b.Build(context.Background(), in, dir, nil); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("Build with a failing encoder: err = %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() == export.ManifestName || strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("after a failed build the directory holds %s", e.Name())
+		}
+	}
+}
+
+func TestBuildRefusesCoursesOfAnotherPartner(t *testing.T) {
+	b, in := setupBuilder(t)
+	in.PartnerID = "someone-else"
+	_, err := b.Build(context.Background(), in, t.TempDir(), nil)
+	if export.ErrorCode(err) != export.ECONFLICT {
+		t.Fatalf("err = %v, want conflict", err)
+	}
+}
