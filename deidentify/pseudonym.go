@@ -52,7 +52,7 @@ var kindPrefixes = [kindEnd]string{"", "l_", "p_", "t_", "s_", "r_"}
 // String returns the kind's name, e.g. "learner", or "Kind(n)" if k is not
 // a valid kind.
 func (k Kind) String() string {
-	if k.valid() {
+	if k.Valid() {
 		return kindNames[k]
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
@@ -61,13 +61,16 @@ func (k Kind) String() string {
 // Prefix returns the two-character prefix of pseudonyms of this kind, e.g.
 // "l_", or "" if k is not a valid kind.
 func (k Kind) Prefix() string {
-	if k.valid() {
+	if k.Valid() {
 		return kindPrefixes[k]
 	}
 	return ""
 }
 
-func (k Kind) valid() bool { return k > 0 && k < kindEnd }
+// Valid reports whether k is one of the Kind constants. Pseudonym panics on
+// an invalid kind, so code that builds kinds from configuration should
+// check them first (or use ParseKind).
+func (k Kind) Valid() bool { return k > 0 && k < kindEnd }
 
 // ParseKind parses a kind name as returned by Kind.String.
 func ParseKind(s string) (Kind, error) {
@@ -203,7 +206,7 @@ func (ps *Pseudonymizer) Pseudonym(kind Kind, id string) string {
 // which makes it the better choice in a loop that writes into a reused
 // buffer. It panics if kind is not one of the Kind constants.
 func (ps *Pseudonymizer) AppendPseudonym(dst []byte, kind Kind, id string) []byte {
-	if !kind.valid() {
+	if !kind.Valid() {
 		panic("deidentify: AppendPseudonym: invalid kind " + kind.String())
 	}
 	st := ps.pool.Get().(*macState)

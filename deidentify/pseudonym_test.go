@@ -215,6 +215,9 @@ func TestKind(t *testing.T) {
 	if _, err := ParseKind("user"); err == nil {
 		t.Error("ParseKind(user): want error")
 	}
+	if Kind(0).Valid() || Kind(kindEnd).Valid() || !KindResponse.Valid() {
+		t.Error("Valid disagrees with the Kind constants")
+	}
 	if Kind(0).Prefix() != "" || Kind(99).String() != "Kind(99)" {
 		t.Error("invalid kinds should have no prefix and a numeric name")
 	}

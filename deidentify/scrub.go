@@ -136,12 +136,15 @@ func normaliseToken(tok string) string {
 	if tok == "" {
 		return genericTokens[FindingPerson]
 	}
-	inner := tok
+	inner, bracketed := tok, false
 	if len(tok) >= 2 && tok[0] == '[' && tok[len(tok)-1] == ']' {
-		inner = tok[1 : len(tok)-1]
+		inner, bracketed = tok[1:len(tok)-1], true
 	}
 	if inner == "" || len(inner) > maxPersonToken || strings.ContainsAny(inner, "[]\r\n") {
 		return genericTokens[FindingPerson]
+	}
+	if bracketed {
+		return tok
 	}
 	return "[" + inner + "]"
 }

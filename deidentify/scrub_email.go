@@ -203,10 +203,17 @@ func parseLocal(s string, end int) int {
 	return start
 }
 
+// emailTriggers are the bytes an at-separator starts with.
+var emailTriggers = func() (t [256]bool) {
+	for _, c := range []byte("@[({<aA") {
+		t[c] = true
+	}
+	return t
+}()
+
 func findEmails(s string, dst []match) []match {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '@' && c != '[' && c != '(' && c != '{' && c != '<' && c|0x20 != 'a' {
+		if !emailTriggers[s[i]] {
 			continue
 		}
 		sepEnd, kind, ok := atSeparator(s, i)

@@ -37,10 +37,18 @@ type phoneShape struct {
 	yearish      uint8                // bit k: group k is 19xx or 20xx
 }
 
+// phoneStarts are the bytes a phone number starts with.
+var phoneStarts = func() (t [256]bool) {
+	for _, c := range []byte("0123456789+(") {
+		t[c] = true
+	}
+	return t
+}()
+
 func findPhones(s string, dst []match) []match {
 	for i := 0; i < len(s); {
 		c := s[i]
-		if !isDigit(c) && c != '+' && c != '(' || i > 0 && phoneLeftStop(s[i-1]) && !hasPrefixFold(s, i-4, "tel:") {
+		if !phoneStarts[c] || i > 0 && phoneLeftStop(s[i-1]) && !hasPrefixFold(s, i-4, "tel:") {
 			i++
 			continue
 		}

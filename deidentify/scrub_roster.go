@@ -33,6 +33,9 @@ type rosterIndex struct {
 	// usernames holds lower-cased usernames.
 	usernames map[string]struct{}
 	maxWords  int
+	// wordFilter and userFilter hold the hashes of the keys of words and
+	// usernames.
+	wordFilter, userFilter keyFilter
 }
 
 type nameWord struct {
@@ -46,7 +49,7 @@ func (ri *rosterIndex) empty() bool { return len(ri.words) == 0 && len(ri.userna
 // normalises a person's token.
 func buildRosterIndex(roster []Person, token func(string) string) rosterIndex {
 	ri := rosterIndex{
-		words:     make(map[string]nameWord, 2*len(roster)),
+		words:     make(map[string]nameWord, len(roster)/4), // name parts repeat a lot
 		fullNames: make(map[string]string, len(roster)),
 		usernames: make(map[string]struct{}, len(roster)),
 	}
@@ -99,6 +102,14 @@ func buildRosterIndex(roster []Person, token func(string) string) rosterIndex {
 			}
 		}
 	}
+	ri.wordFilter = newKeyFilter(len(ri.words))
+	for w := range ri.words {
+		ri.wordFilter.add(hashBytes(w))
+	}
+	ri.userFilter = newKeyFilter(len(ri.usernames))
+	for u := range ri.usernames {
+		ri.userFilter.add(hashBytes(u))
+	}
 	return ri
 }
 
@@ -114,11 +125,28 @@ func (ri *rosterIndex) find(s string, dst []match) []match {
 
 // lookupWord returns the index entry of a text word.
 func (ri *rosterIndex) lookupWord(word string, scratch []byte) (nameWord, []byte) {
-	if isFolded(word) {
-		return ri.words[word], scratch
+	if isASCII(word) {
+		if !ri.wordFilter.mayContain(hashLowerASCII(word)) {
+			return nameWord{}, scratch
+		}
+		if isFolded(word) {
+			return ri.words[word], scratch
+		}
 	}
 	scratch = appendFolded(scratch[:0], word)
+	if !ri.wordFilter.mayContain(hashBytes(scratch)) {
+		return nameWord{}, scratch
+	}
 	return ri.words[string(scratch)], scratch
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func (ri *rosterIndex) findNames(s string, dst []match) []match {
@@ -220,14 +248,24 @@ func isUsernameRune(r rune) bool {
 func (ri *rosterIndex) findUsernames(s string, dst []match) []match {
 	var buf [scratchKeyBytes]byte
 	for i := 0; i < len(s); {
-		r, n := runeAt(s, i)
-		if !isUsernameRune(r) {
+		if c := s[i]; c < utf8.RuneSelf && !asciiUsername[c] {
+			i++
+			continue
+		}
+		if r, n := runeAt(s, i); !isUsernameRune(r) {
 			i += n
 			continue
 		}
 		a := i
 		for i < len(s) {
-			r, n := runeAt(s, i)
+			if c := s[i]; c < utf8.RuneSelf {
+				if !asciiUsername[c] {
+					break
+				}
+				i++
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(s[i:])
 			if !isUsernameRune(r) {
 				break
 			}
@@ -266,19 +304,20 @@ func (ri *rosterIndex) isUsername(w string, scratch []byte) bool {
 	if len(w) < minUsername {
 		return false
 	}
-	lower := true
-	for i := 0; i < len(w); i++ {
-		if c := w[i]; c >= utf8.RuneSelf || c >= 'A' && c <= 'Z' {
-			lower = false
-			break
+	if isASCII(w) {
+		if !ri.userFilter.mayContain(hashLowerASCII(w)) {
+			return false
 		}
-	}
-	if lower {
-		_, ok := ri.usernames[w]
-		return ok
+		if isFolded(w) {
+			_, ok := ri.usernames[w]
+			return ok
+		}
 	}
 	for _, r := range w {
 		scratch = utf8.AppendRune(scratch, unicode.ToLower(r))
+	}
+	if !ri.userFilter.mayContain(hashBytes(scratch)) {
+		return false
 	}
 	_, ok := ri.usernames[string(scratch)]
 	return ok

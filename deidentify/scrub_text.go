@@ -27,12 +27,17 @@ const (
 	tokenStart = '['
 )
 
-func lowerASCII(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
+func lowerASCII(c byte) byte { return lowerTable[c] }
+
+var lowerTable = func() (t [256]byte) {
+	for c := range 256 {
+		t[c] = byte(c)
+		if c >= 'A' && c <= 'Z' {
+			t[c] = byte(c) + 'a' - 'A'
+		}
 	}
-	return c
-}
+	return t
+}()
 
 // hasPrefixFold reports whether s[i:] starts with p, ASCII case-insensitively.
 // p must be lower case.
@@ -78,11 +83,80 @@ func runeBefore(s string, i int) (rune, int) {
 	return utf8.DecodeLastRuneInString(s[:i])
 }
 
+// asciiWord and asciiUsername classify ASCII bytes for the roster scanners.
+var asciiWord, asciiUsername [utf8.RuneSelf]bool
+
+func init() {
+	for c := range utf8.RuneSelf {
+		asciiWord[c] = isAlnum(byte(c))
+		asciiUsername[c] = asciiWord[c] || c == '_' || c == '.' || c == '-'
+	}
+}
+
+// FNV-1a, used to pre-filter roster lookups.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func hashBytes[T string | []byte](b T) uint64 {
+	h := uint64(fnvOffset)
+	for i := 0; i < len(b); i++ {
+		h = (h ^ uint64(b[i])) * fnvPrime
+	}
+	return h
+}
+
+// hashLowerASCII hashes the ASCII lower-case form of s.
+func hashLowerASCII(s string) uint64 {
+	h := uint64(fnvOffset)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(lowerASCII(s[i]))) * fnvPrime
+	}
+	return h
+}
+
+// keyFilter is a one-hash Bloom filter in front of a map: most words of a
+// text are in no roster, and a bit test is much cheaper than a map lookup.
+type keyFilter struct {
+	bits []uint64
+	mask uint64
+}
+
+func newKeyFilter(n int) keyFilter {
+	size := uint64(1 << 12) // bits
+	for size < uint64(n)*32 {
+		size <<= 1
+	}
+	return keyFilter{bits: make([]uint64, size/64), mask: size - 1}
+}
+
+func (f *keyFilter) add(h uint64) {
+	f.bits[(h&f.mask)>>6] |= 1 << (h & 63)
+	h >>= 32
+	f.bits[(h&f.mask)>>6] |= 1 << (h & 63)
+}
+
+func (f *keyFilter) mayContain(h uint64) bool {
+	if f.bits[(h&f.mask)>>6]&(1<<(h&63)) == 0 {
+		return false
+	}
+	h >>= 32
+	return f.bits[(h&f.mask)>>6]&(1<<(h&63)) != 0
+}
+
 // nextWord returns the span [a, b) of the first word (maximal run of word
 // runes) at or after i, or a = -1 if there is none.
 func nextWord(s string, i int) (a, b int) {
 	for i < len(s) {
-		r, n := runeAt(s, i)
+		if c := s[i]; c < utf8.RuneSelf {
+			if asciiWord[c] {
+				break
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
 		if isWordRune(r) {
 			break
 		}
@@ -95,7 +169,7 @@ func nextWord(s string, i int) (a, b int) {
 	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if !isAlnum(c) {
+			if !asciiWord[c] {
 				break
 			}
 			i++

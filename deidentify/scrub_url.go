@@ -41,9 +41,14 @@ var urlSchemes = []string{"https://", "http://", "ftp://"}
 
 // urlLeftStop reports whether a bare domain preceded by c is part of
 // something else: an address ("@"), a path, a longer name.
-func urlLeftStop(c byte) bool {
-	return isAlnum(c) || c == tokenEnd || strings.IndexByte("@._-/:%+=~&#\\", c) >= 0
-}
+func urlLeftStop(c byte) bool { return urlLeftStops[c] }
+
+var urlLeftStops = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isAlnum(byte(c)) || byte(c) == tokenEnd || strings.IndexByte("@._-/:%+=~&#\\", byte(c)) >= 0
+	}
+	return t
+}()
 
 func findURLs(s string, dst []match) []match {
 	for i := 0; i < len(s); {
@@ -72,15 +77,25 @@ func findURLs(s string, dst []match) []match {
 
 // urlAt returns the end of the URL starting at the word start i, or i.
 func urlAt(s string, i int) int {
-	for _, scheme := range urlSchemes {
-		if hasPrefixFold(s, i, scheme) {
-			if p := i + len(scheme); p < len(s) && isAlnum(s[p]) {
-				return urlEnd(s, p)
+	if c := s[i] | 0x20; c == 'h' || c == 'f' {
+		for _, scheme := range urlSchemes {
+			if hasPrefixFold(s, i, scheme) {
+				if p := i + len(scheme); p < len(s) && isAlnum(s[p]) {
+					return urlEnd(s, p)
+				}
+				return i
 			}
-			return i
 		}
 	}
 	if i > 0 && urlLeftStop(s[i-1]) {
+		return i
+	}
+	// Most words are not followed by a dot: skip parsing a domain.
+	j := i
+	for j < len(s) && isLabelChar(s[j]) {
+		j++
+	}
+	if j+1 >= len(s) || s[j] != '.' {
 		return i
 	}
 	d := parseDomain(s, i, false)

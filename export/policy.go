@@ -147,7 +147,7 @@ func (cp ColumnPolicy) check(c Column) error {
 	switch cp.Treatment {
 	case Drop, Keep:
 	case Pseudonymize:
-		if c.Type != TypeString || cp.Kind == 0 {
+		if c.Type != TypeString || !cp.Kind.Valid() {
 			return fmt.Errorf("pseudonymize needs a string column and a kind")
 		}
 	case Scrub, Sensitive:

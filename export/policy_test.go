@@ -42,6 +42,7 @@ func TestPolicyRejectsBadTreatments(t *testing.T) {
 	}{
 		{"PseudonymizeNumber", ColumnPolicy{Treatment: Pseudonymize, Kind: 1}, Column{Name: "x", Type: TypeInt64}},
 		{"PseudonymizeWithoutKind", ColumnPolicy{Treatment: Pseudonymize}, Column{Name: "x", Type: TypeString}},
+		{"PseudonymizeBadKind", ColumnPolicy{Treatment: Pseudonymize, Kind: 200}, Column{Name: "x", Type: TypeString}},
 		{"ScrubNumber", ColumnPolicy{Treatment: Scrub}, Column{Name: "x", Type: TypeFloat64}},
 		{"AgeBandOfString", ColumnPolicy{Treatment: Generalize, Generalization: GenAgeBandAtSignup}, Column{Name: "x", Type: TypeString}},
 		{"UnknownTreatment", ColumnPolicy{Treatment: "encrypt"}, Column{Name: "x", Type: TypeString}},

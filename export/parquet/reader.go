@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/rexport/rexport/export"
@@ -19,6 +20,8 @@ import (
 // A Reader is not safe for concurrent use.
 type Reader struct {
 	file  *pq.File
+	input io.ReaderAt
+	size  int64
 	cols  []export.Column
 	convs []convertFunc
 
@@ -55,7 +58,7 @@ func NewReader(r io.ReaderAt, size int64) (rd *Reader, err error) {
 	if len(fields) == 0 {
 		return nil, errors.New("parquet: file has no columns")
 	}
-	rd = &Reader{file: f}
+	rd = &Reader{file: f, input: r, size: size}
 	for i, c := range fields {
 		col, conv, err := columnOf(c)
 		if err != nil {
@@ -233,6 +236,95 @@ func convertInt96(v pq.Value) (any, error) {
 	return time.Unix(days*secondsPerDay, nanos).UTC(), nil
 }
 
+// Limits on what one page may claim. parquet-go allocates the sizes and
+// counts a page header gives before it reads the page, so a few corrupt
+// bytes could make it allocate gigabytes; the headers are checked first.
+// Writers make pages of about a megabyte.
+const (
+	maxPageHeaderBytes = 1 << 20
+	maxPageBytes       = 256 << 20
+	maxPageValues      = 1 << 26
+)
+
+// checkPages checks the page headers of every column chunk of row group g
+// against the limits above and the bounds of the chunk.
+func (r *Reader) checkPages(g int) error {
+	rg := &r.file.Metadata().RowGroups[g]
+	var buf []byte
+	for i := range rg.Columns {
+		md := &rg.Columns[i].MetaData
+		name := r.cols[i].Name
+		start := md.DataPageOffset
+		if md.DictionaryPageOffset != 0 {
+			start = md.DictionaryPageOffset
+		}
+		end := start + md.TotalCompressedSize
+		if start < 4 || md.TotalCompressedSize < 0 || end > r.size || end < start {
+			return fmt.Errorf("column %q: column chunk out of file bounds", name)
+		}
+		for pos := start; pos < end; {
+			var h format.PageHeader
+			n, err := readPageHeader(r.input, pos, end, &buf, &h)
+			if err != nil {
+				return fmt.Errorf("column %q: page header at offset %d: %w", name, pos, err)
+			}
+			if err := checkPageHeader(&h, rg.NumRows); err != nil {
+				return fmt.Errorf("column %q: page at offset %d: %w", name, pos, err)
+			}
+			pos += n + int64(h.CompressedPageSize)
+			if pos > end {
+				return fmt.Errorf("column %q: page at offset %d overruns its column chunk", name, pos)
+			}
+		}
+	}
+	return nil
+}
+
+// readPageHeader decodes the page header at pos, reading no further than
+// end, and returns its length. It reads a little first and more only if
+// the header is longer, as it rarely is.
+func readPageHeader(r io.ReaderAt, pos, end int64, buf *[]byte, h *format.PageHeader) (int64, error) {
+	for want := int64(4 << 10); ; want *= 16 {
+		n := min(want, end-pos, maxPageHeaderBytes)
+		if int64(cap(*buf)) < n {
+			*buf = make([]byte, n)
+		}
+		b := (*buf)[:n]
+		if m, err := r.ReadAt(b, pos); m < len(b) {
+			return 0, err
+		}
+		*h = format.PageHeader{}
+		rd := new(thrift.CompactProtocol).NewReaderFromBytes(b)
+		err := thrift.NewDecoder(rd).Decode(h)
+		if err == nil {
+			return int64(rd.BytesRead()), nil
+		}
+		if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) || n == end-pos || n == maxPageHeaderBytes {
+			return 0, err
+		}
+	}
+}
+
+func checkPageHeader(h *format.PageHeader, rows int64) error {
+	if h.CompressedPageSize < 0 || h.UncompressedPageSize < 0 || h.UncompressedPageSize > maxPageBytes {
+		return fmt.Errorf("page sizes %d (compressed), %d (uncompressed) out of range", h.CompressedPageSize, h.UncompressedPageSize)
+	}
+	var values int32
+	switch {
+	case h.DataPageHeader.Valid:
+		values = h.DataPageHeader.V.NumValues
+	case h.DataPageHeaderV2.Valid:
+		values = h.DataPageHeaderV2.V.NumValues
+	case h.DictionaryPageHeader.Valid:
+		values = h.DictionaryPageHeader.V.NumValues
+		rows = maxPageValues // a dictionary may hold more values than rows
+	}
+	if values < 0 || int64(values) > min(rows, maxPageValues) {
+		return fmt.Errorf("page of %d values in a row group of %d rows", values, rows)
+	}
+	return nil
+}
+
 // Columns returns the columns of the file, in file order.
 func (r *Reader) Columns() []export.Column {
 	return append([]export.Column(nil), r.cols...)
@@ -276,6 +368,9 @@ func (r *Reader) fill() error {
 				return fmt.Errorf("parquet: file says %d rows, found %d", r.file.NumRows(), r.read)
 			}
 			return io.EOF
+		}
+		if err := r.checkPages(r.group); err != nil {
+			return fmt.Errorf("parquet: row %d: %w", r.read+1, err)
 		}
 		r.rows = r.file.RowGroups()[r.group].Rows()
 		r.group++

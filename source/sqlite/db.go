@@ -16,9 +16,11 @@ import (
 
 // dsnParams are the connection settings of every connection: WAL so readers
 // never block the loader, a busy timeout instead of immediate SQLITE_BUSY,
-// enforced foreign keys, and write transactions that take the write lock at
-// BEGIN so two writers cannot deadlock on lock upgrade.
-const dsnParams = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+// enforced foreign keys, a 64 MiB page cache (bulk loads into tables with
+// random-key indexes are I/O bound with the 2 MiB default), and write
+// transactions that take the write lock at BEGIN so two writers cannot
+// deadlock on lock upgrade.
+const dsnParams = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
 
 // DB is a source database in one SQLite file. It is safe for concurrent use.
 type DB struct {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -405,5 +406,24 @@ func TestOpen(t *testing.T) {
 	var mode string
 	if err := db.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+func TestSchemaDocumented(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "source-schema.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	for _, tab := range export.SourceTables {
+		if !strings.Contains(doc, "### "+tab.Name+"\n") {
+			t.Errorf("docs/source-schema.md has no section for table %s", tab.Name)
+		}
+		for _, c := range tab.Columns {
+			if !strings.Contains(doc, "| `"+c.Name+"` | "+c.Type.String()+" |") {
+				t.Errorf("docs/source-schema.md does not document %s.%s as %s", tab.Name, c.Name, c.Type)
+			}
+		}
 	}
 }
