@@ -59,7 +59,12 @@ func NewReader(r io.ReaderAt, size int64) (rd *Reader, err error) {
 		return nil, errors.New("parquet: file has no columns")
 	}
 	rd = &Reader{file: f, input: r, size: size}
+	seen := make(map[string]bool, len(fields))
 	for i, c := range fields {
+		if seen[c.Name()] {
+			return nil, fmt.Errorf("parquet: column %q: duplicate name", c.Name())
+		}
+		seen[c.Name()] = true
 		col, conv, err := columnOf(c)
 		if err != nil {
 			return nil, fmt.Errorf("parquet: column %q: %w", c.Name(), err)
