@@ -95,18 +95,22 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		code, msg := export.ErrorCode(err), export.ErrorMessage(err)
-		var he *echo.HTTPError
+		var sc echo.HTTPStatusCoder
 		var mbe *http.MaxBytesError
+		var de *export.Error
 		switch {
 		case errors.As(err, &mbe):
 			code, msg = codeTooLarge, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes)
-		case errors.As(err, &he):
-			code = codeOfStatus(he.Code)
-			msg = http.StatusText(he.Code)
-			if code == export.EINVALID && he.Message != "" {
+		case errors.As(err, &de):
+		case errors.As(err, &sc):
+			// Errors echo makes itself: routing and binding.
+			status := sc.StatusCode()
+			code, msg = codeOfStatus(status), http.StatusText(status)
+			var he *echo.HTTPError
+			if errors.As(err, &he) && code == export.EINVALID && he.Message != "" {
 				msg = he.Message
 			}
-			if he.Code == http.StatusNotFound || he.Code == http.StatusMethodNotAllowed {
+			if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 				msg = "no such endpoint: " + c.Request().Method + " " + c.Request().URL.Path
 			}
 		}
@@ -157,9 +161,10 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				status = r.Status
 			}
 			if err != nil {
-				var he *echo.HTTPError
-				if errors.As(err, &he) {
-					status = he.Code
+				var sc echo.HTTPStatusCoder
+				var de *export.Error
+				if !errors.As(err, &de) && errors.As(err, &sc) {
+					status = sc.StatusCode()
 				} else {
 					status = statusOf[export.ErrorCode(err)]
 				}

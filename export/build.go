@@ -53,6 +53,9 @@ type BuildInput struct {
 	PartnerID  string
 	Request    Request
 	KeyVersion int
+	// NotAfter, if set, caps the export's expiry: the end of the
+	// partner's data-use agreement.
+	NotAfter time.Time
 }
 
 // Exclusion reasons, as counted in the manifest.
@@ -150,6 +153,9 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 		ExcludedLearners: map[string]int64{},
 		GeneratedAt:      now,
 		ExpiresAt:        now.Add(retention),
+	}
+	if !in.NotAfter.IsZero() && in.NotAfter.Before(m.ExpiresAt) {
+		m.ExpiresAt = in.NotAfter
 	}
 	bc := &buildContext{
 		Builder:  b,

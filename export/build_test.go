@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rexport/rexport/deidentify"
 	"github.com/rexport/rexport/export"
@@ -129,5 +130,25 @@ func TestBuildRefusesCoursesOfAnotherPartner(t *testing.T) {
 	_, err := b.Build(context.Background(), in, t.TempDir(), nil)
 	if export.ErrorCode(err) != export.ECONFLICT {
 		t.Fatalf("err = %v, want conflict", err)
+	}
+}
+
+func TestExpiryCappedByAgreement(t *testing.T) {
+	b, in := setupBuilder(t)
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	b.Now = func() time.Time { return now }
+	m, err := b.Build(context.Background(), in, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(export.DefaultRetention); !m.ExpiresAt.Equal(want) {
+		t.Errorf("ExpiresAt = %v, want %v", m.ExpiresAt, want)
+	}
+	in.NotAfter = now.AddDate(0, 0, 3)
+	if m, err = b.Build(context.Background(), in, t.TempDir(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if !m.ExpiresAt.Equal(in.NotAfter) || !m.GeneratedAt.Equal(now) {
+		t.Errorf("with the agreement ending sooner: ExpiresAt = %v, want %v", m.ExpiresAt, in.NotAfter)
 	}
 }

@@ -54,7 +54,15 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 			log.Error("marking build failed", "export", id, "err", ferr)
 		}
 	}()
+	partner, err := r.Store.Partner(ctx, e.PartnerID)
+	if err != nil {
+		return err
+	}
 	in := BuildInput{ExportID: e.ID, PartnerID: e.PartnerID, Request: e.Request, KeyVersion: e.KeyVersion}
+	if !partner.DUA.EndsOn.IsZero() {
+		// The agreement covers its last day in full.
+		in.NotAfter = partner.DUA.EndsOn.AddDate(0, 0, 1)
+	}
 	estimated, err := r.Builder.Estimate(ctx, in)
 	if err != nil {
 		log.Error("build estimate", "export", id, "err", err)

@@ -252,7 +252,8 @@ func (db *DB) FinishBuild(ctx context.Context, id string, r export.BuildResult) 
 	}
 	return db.transition(ctx, id, []export.State{export.StateBuilding}, export.StateReady, "export.build.ready",
 		fmt.Sprintf("files=%d rows=%d", len(r.Files), rows),
-		`files_json = ?, rows_written = ?, ready_at = ?, expires_at = ?`, string(files), rows, formatTime(r.ReadyAt), formatTime(r.ExpiresAt))
+		// Once built, the estimate gives way to the actual count.
+		`files_json = ?, rows_written = ?, rows_estimated = ?, ready_at = ?, expires_at = ?`, string(files), rows, rows, formatTime(r.ReadyAt), formatTime(r.ExpiresAt))
 }
 
 // FailBuild implements export.Store.
