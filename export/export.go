@@ -243,6 +243,9 @@ type Store interface {
 	FinishBuild(ctx context.Context, id string, r BuildResult) error
 	// FailBuild moves a building export to failed with a caller-safe message.
 	FailBuild(ctx context.Context, id string, message string) error
+	// ExpireDue moves ready exports whose expiry is at or before now to
+	// expired and returns their ids.
+	ExpireDue(ctx context.Context, now time.Time) ([]string, error)
 
 	// Audit appends an entry on its own.
 	Audit(ctx context.Context, e AuditEntry) error

@@ -119,3 +119,41 @@ func (r *Runner) OpenFile(id, name string) (*os.File, error) {
 	}
 	return f, err
 }
+
+// Sweep enforces retention: it marks exports past their expiry as expired
+// (downloads already stop at the expiry) and deletes the files of every
+// export directory whose export is no longer ready or being built,
+// including those a crash left behind. It returns the number of export
+// directories removed.
+func (r *Runner) Sweep(ctx context.Context, now time.Time) (int, error) {
+	if _, err := r.Store.ExpireDue(ctx, now); err != nil {
+		return 0, err
+	}
+	entries, err := os.ReadDir(r.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, ent := range entries {
+		if !ent.IsDir() {
+			continue
+		}
+		e, err := r.Store.Export(ctx, ent.Name(), "", true)
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return removed, err
+		}
+		if err == nil {
+			switch e.State {
+			case StateApproved, StateBuilding, StateReady:
+				continue
+			}
+		}
+		if err := os.RemoveAll(filepath.Join(r.Dir, ent.Name())); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
+}

@@ -92,8 +92,15 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 	}
 	a.svc = &export.Service{Store: a.meta, Source: a.source, NewID: func() string { return export.NewID("exp_") }}
 	a.queue, err = metasqlite.NewQueue(ctx, a.meta, metasqlite.QueueConfig{
-		Workers:      o.Workers,
-		Build:        a.runner.Run,
+		Workers: o.Workers,
+		Build:   a.runner.Run,
+		Sweep: func(ctx context.Context) error {
+			n, err := a.runner.Sweep(ctx, time.Now())
+			if n > 0 {
+				o.Log.Info("retention: removed expired export files", "exports", n)
+			}
+			return err
+		},
 		Logger:       o.Log,
 		PollInterval: o.PollInterval,
 	})

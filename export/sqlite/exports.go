@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/rexport/rexport/export"
 )
@@ -261,4 +262,39 @@ func (db *DB) FailBuild(ctx context.Context, id, message string) (err error) {
 	defer export.Wrap(&err, "DB.FailBuild(%s)", id)
 	return db.transition(ctx, id, []export.State{export.StateBuilding, export.StateApproved}, export.StateFailed, "export.build.fail",
 		message, `error = ?`, message)
+}
+
+// ExpireDue implements export.Store.
+func (db *DB) ExpireDue(ctx context.Context, now time.Time) (ids []string, err error) {
+	defer export.Wrap(&err, "DB.ExpireDue")
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, partner_id FROM exports WHERE state = ? AND expires_at != '' AND expires_at <= ? ORDER BY id`,
+			string(export.StateReady), formatTime(now))
+		if err != nil {
+			return err
+		}
+		var partners []string
+		for rows.Next() {
+			var id, partner string
+			if err := rows.Scan(&id, &partner); err != nil {
+				rows.Close()
+				return err
+			}
+			ids, partners = append(ids, id), append(partners, partner)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE exports SET state = ?, updated_at = ? WHERE id = ?`, string(export.StateExpired), formatTime(now), id); err != nil {
+				return err
+			}
+			if err := db.audit(ctx, tx, export.AuditEntry{At: now, PrincipalID: "system", Action: "export.expire", ExportID: id, PartnerID: partners[i]}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return ids, err
 }

@@ -47,6 +47,25 @@ func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error
 // for hours, and cancellation comes from shutdown instead.
 func (w *buildWorker) Timeout(*river.Job[BuildArgs]) time.Duration { return -1 }
 
+// SweepArgs are the arguments of the periodic retention job.
+type SweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SweepArgs) Kind() string { return "rexport_sweep" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one pending sweep at
+// a time.
+func (SweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	sweep func(context.Context) error
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error { return w.sweep(ctx) }
+
 // Queue is the River job queue in the metadata database.
 type Queue struct {
 	client  *river.Client[*sql.Tx]
@@ -59,7 +78,11 @@ type QueueConfig struct {
 	// client (an API process that does not build).
 	Workers int
 	Build   BuildFunc
-	Logger  *slog.Logger
+	// Sweep enforces retention; workers run it at start and every
+	// SweepInterval (default one hour).
+	Sweep         func(context.Context) error
+	SweepInterval time.Duration
+	Logger        *slog.Logger
 	// PollInterval is how often idle workers look for new jobs.
 	PollInterval time.Duration
 }
@@ -92,6 +115,16 @@ func NewQueue(ctx context.Context, db *DB, cfg QueueConfig) (*Queue, error) {
 		}
 		river.AddWorker(workers, &buildWorker{build: cfg.Build})
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		if cfg.Sweep != nil {
+			river.AddWorker(workers, &sweepWorker{sweep: cfg.Sweep})
+			interval := cfg.SweepInterval
+			if interval == 0 {
+				interval = time.Hour
+			}
+			rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
+				func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true})}
+		}
 	} else {
 		// An API-only process inserts build jobs that another process works.
 		rc.SkipUnknownJobCheck = true
