@@ -44,6 +44,13 @@ func (f *failAfter) Write(r export.Row) error {
 
 func setupBuilder(t *testing.T) (*export.Builder, export.BuildInput) {
 	t.Helper()
+	return setupBuilderN(t, 200)
+}
+
+// setupBuilderN builds a source DB of n generated learners and a builder
+// for all tables of the first partner's courses.
+func setupBuilderN(t testing.TB, n int) (*export.Builder, export.BuildInput) {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "source.db")
 	db, err := srcsqlite.Create(ctx, path)
@@ -52,7 +59,7 @@ func setupBuilder(t *testing.T) (*export.Builder, export.BuildInput) {
 	}
 	t.Cleanup(func() { db.Close() })
 	err = db.Load(ctx, func(ins *srcsqlite.Inserter) error {
-		return fixtures.Generate(fixtures.Config{Learners: 200, Seed: 5}, func(table string, row export.Row) error { return ins.Insert(table, row) })
+		return fixtures.Generate(fixtures.Config{Learners: n, Seed: 5}, func(table string, row export.Row) error { return ins.Insert(table, row) })
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +71,14 @@ func setupBuilder(t *testing.T) (*export.Builder, export.BuildInput) {
 	var master deidentify.MasterKey
 	master[0] = 1
 	b := &export.Builder{Source: db, Master: master, Encoder: parquetEncoder, FileExt: ".parquet"}
+	var own []string
+	for _, c := range courses {
+		if c.PartnerID == courses[0].PartnerID {
+			own = append(own, c.CourseID)
+		}
+	}
 	in := export.BuildInput{ExportID: "exp_test", PartnerID: courses[0].PartnerID, KeyVersion: 1, Request: export.Request{
-		Courses: []string{courses[0].CourseID}, Tables: export.TableNames(), IncludeFreeText: true, IncludeSensitive: true, Linkage: export.LinkagePartner}}
+		Courses: own, Tables: export.TableNames(), IncludeFreeText: true, IncludeSensitive: true, Linkage: export.LinkagePartner}}
 	return b, in
 }
 
@@ -150,5 +163,30 @@ func TestExpiryCappedByAgreement(t *testing.T) {
 	}
 	if !m.ExpiresAt.Equal(in.NotAfter) || !m.GeneratedAt.Equal(now) {
 		t.Errorf("with the agreement ending sooner: ExpiresAt = %v, want %v", m.ExpiresAt, in.NotAfter)
+	}
+}
+
+// BenchmarkBuild measures the whole pipeline (SQLite source, exclusions,
+// pseudonyms, scrubbing, Parquet) over one partner's courses.
+func BenchmarkBuild(b *testing.B) {
+	for _, freeText := range []bool{false, true} {
+		name := map[bool]string{false: "Structured", true: "WithFreeText"}[freeText]
+		b.Run(name, func(b *testing.B) {
+			builder, in := setupBuilderN(b, 3000)
+			in.Request.IncludeFreeText = freeText
+			var rows int64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				m, err := builder.Build(context.Background(), in, b.TempDir(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows = 0
+				for _, mt := range m.Tables {
+					rows += mt.Rows
+				}
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
 }
