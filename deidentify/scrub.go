@@ -17,6 +17,13 @@ const (
 	FindingPerson   = "PERSON"
 	FindingUsername = "USERNAME"
 	FindingHandle   = "HANDLE"
+	// FindingStreetAddress is a house number and street, with any postcode
+	// and city that follow.
+	FindingStreetAddress = "STREET_ADDRESS"
+	// FindingPostalCode and FindingLocation are a roster person's own
+	// postal code and city.
+	FindingPostalCode = "POSTAL_CODE"
+	FindingLocation   = "LOCATION"
 )
 
 // Finding is one piece of personal data found in a text: its type (one of
@@ -37,6 +44,10 @@ type Person struct {
 	// Emails are the person's addresses. The EMAIL detector removes any
 	// address, so they need no index of their own.
 	Emails []string
+	// Cities and PostalCodes are where the person lives: mentions become
+	// [LOCATION] and [POSTAL_CODE].
+	Cities      []string
+	PostalCodes []string
 	// Token replaces a mention of the person's name, e.g.
 	// "[PERSON l_abc...]" with their pseudonym. Empty means "[PERSON]". A
 	// token must be bracketed ("[...]", no other brackets, one line); one
@@ -80,6 +91,8 @@ const (
 	rankHandle
 	rankPerson
 	rankUsername
+	rankAddress
+	rankPlace
 )
 
 // genericTokens are the replacements of the non-roster findings.
@@ -91,6 +104,10 @@ var genericTokens = map[string]string{
 	FindingPerson:   "[PERSON]",
 	FindingUsername: "[USERNAME]",
 	FindingHandle:   "[HANDLE]",
+
+	FindingStreetAddress: "[STREET_ADDRESS]",
+	FindingPostalCode:    "[POSTAL_CODE]",
+	FindingLocation:      "[LOCATION]",
 }
 
 // maxPersonToken bounds a roster token's length.
@@ -117,9 +134,12 @@ func NewScrubber(roster []Person) *Scrubber {
 		sc.addToken(tok)
 		return tok
 	})
-	sc.detectors = []detector{findEmails, findURLs, findIPs, findPhones, findHandles}
+	sc.detectors = []detector{findEmails, findURLs, findIPs, findPhones, findHandles, findStreetAddresses}
 	if !sc.roster.empty() {
 		sc.detectors = append(sc.detectors, sc.roster.find)
+	}
+	if places := buildPlaceIndex(roster); !places.empty() {
+		sc.detectors = append(sc.detectors, places.find)
 	}
 	return sc
 }

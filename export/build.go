@@ -225,6 +225,12 @@ func (b *Builder) scrubber(ctx context.Context, in BuildInput, pseudo *deidentif
 		if e.Email != "" {
 			p.Emails = []string{e.Email}
 		}
+		if e.City != "" {
+			p.Cities = []string{e.City}
+		}
+		if e.PostalCode != "" {
+			p.PostalCodes = []string{e.PostalCode}
+		}
 		if rosterExcluded(e.Learner) == "" {
 			p.Token = "[PERSON " + pseudo.Pseudonym(deidentify.KindLearner, e.Learner.LearnerID) + "]"
 		}
@@ -350,7 +356,7 @@ func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn
 			if !req.IncludeFreeText {
 				continue
 			}
-			oc.treatment = "free text, personal data replaced by [TYPE] tokens"
+			oc.treatment = "free text: emails, phones, URLs, IPs, handles, street addresses and the names, usernames, cities and postal codes of everyone in the course replaced by [TYPE] tokens"
 			oc.value = func(sr *SourceRow) any {
 				if s, ok := sr.Row[i].(string); ok {
 					text, _ := bc.scrubber.Scrub(s)

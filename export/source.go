@@ -47,11 +47,15 @@ type SourceRow struct {
 }
 
 // RosterEntry is one person enrolled (any role) in a course of an export:
-// the scrubber removes their names, usernames and emails from free text.
+// the scrubber removes their names, usernames, emails, city and postal
+// code from free text.
 type RosterEntry struct {
 	FullName string
 	Username string
 	Email    string
+	// City and PostalCode are where the person lives ("" if unknown).
+	City       string
+	PostalCode string
 	// Learner holds the facts about the person (LearnerID included), so a
 	// mention of an excluded learner is never replaced by their pseudonym.
 	Learner LearnerFacts

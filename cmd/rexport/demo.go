@@ -52,6 +52,8 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 		if dir, err = os.MkdirTemp("", "rexport-demo-"); err != nil {
 			return "", err
 		}
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", err
 	}
 	dataDir := filepath.Join(dir, "data")
 	sourcePath := filepath.Join(dir, "source.db")

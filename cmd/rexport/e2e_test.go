@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -365,18 +366,21 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("NoDirectIdentifierLeaves", func(t *testing.T) {
 		needles := map[string]string{}
-		rows, err := env.source.Query(`SELECT learner_id, full_name, email, username, coalesce(last_ip, '') FROM learners`)
+		rows, err := env.source.Query(`SELECT learner_id, full_name, email, username, coalesce(last_ip, ''), coalesce(postal_code, '') FROM learners`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for rows.Next() {
-			var id, name, email, user, ip string
-			if err := rows.Scan(&id, &name, &email, &user, &ip); err != nil {
+			var id, name, email, user, ip, postal string
+			if err := rows.Scan(&id, &name, &email, &user, &ip, &postal); err != nil {
 				t.Fatal(err)
 			}
 			needles[id], needles[name], needles[email], needles[user] = "learner_id", "full_name", "email", "username"
 			if ip != "" {
 				needles[ip] = "last_ip"
+			}
+			if len(postal) >= 4 {
+				needles[postal] = "postal_code"
 			}
 		}
 		rows.Close()
@@ -393,10 +397,16 @@ func TestEndToEnd(t *testing.T) {
 		}
 		ipRows.Close()
 		m := newMatcher(needles)
+		// What the fixtures plant after these phrases is the author's
+		// address or city: only a [TOKEN] may follow them.
+		planted := regexp.MustCompile(`(I live at|I'm based in) [^\[]`)
 		for name, tbl := range a.tables {
 			for _, v := range allValues(tbl) {
 				if needle, kind, ok := m.find(v); ok {
 					t.Errorf("%s: a learner's %s (%d bytes) appears in an output value", name, kind, len(needle))
+				}
+				if loc := planted.FindStringIndex(v); loc != nil {
+					t.Errorf("%s: a planted address survives: %q", name, v[loc[0]:min(len(v), loc[1]+30)])
 				}
 			}
 		}
@@ -610,10 +620,19 @@ func newMatcher(needles map[string]string) *matcher {
 func (m *matcher) find(text string) (string, string, bool) {
 	for i := 0; i+4 <= len(text); i++ {
 		for _, n := range m.byPrefix[text[i:i+4]] {
-			if strings.HasPrefix(text[i:], n) {
-				return n, m.kind[n], true
+			if !strings.HasPrefix(text[i:], n) {
+				continue
 			}
+			// A postal code counts as a word, not inside a longer number.
+			if m.kind[n] == "postal_code" && (i > 0 && isAlnumByte(text[i-1]) || i+len(n) < len(text) && isAlnumByte(text[i+len(n)])) {
+				continue
+			}
+			return n, m.kind[n], true
 		}
 	}
 	return "", "", false
+}
+
+func isAlnumByte(c byte) bool {
+	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z'
 }

@@ -128,7 +128,7 @@ func TestParquetColumnsChecked(t *testing.T) {
 		want string
 	}{
 		{"UnknownColumn", append(append([]export.Column(nil), courses.Columns...), export.Column{Name: "extra", Type: export.TypeString}), "courses.parquet: column extra: unknown column"},
-		{"MissingRequired", courses.Columns[:4], "courses.parquet: column start_date: missing required column"},
+		{"MissingRequired", courses.Columns[:4], "courses.parquet: column start_date: missing column"},
 		{"WrongType", append(append([]export.Column(nil), courses.Columns[:4]...), export.Column{Name: "start_date", Type: export.TypeString}), "courses.parquet: column start_date: column type is string, want date"},
 	}
 	for _, tt := range tests {
@@ -151,13 +151,13 @@ func TestReadCSVErrors(t *testing.T) {
 		{"Empty", "", "all_types.csv: line 1: missing header row"},
 		{"UnknownColumn", "s,i,f,b,d,ts,zz\n", "all_types.csv: line 1: column zz: unknown column"},
 		{"DuplicateColumn", "s,i,f,b,d,ts,s\n", "all_types.csv: line 1: column s: column given twice"},
-		{"MissingRequiredColumn", "s,i,f,b,d\n", "all_types.csv: line 1: column ts: missing required column"},
+		{"MissingRequiredColumn", "s,i,f,b,d\n", "all_types.csv: line 1: column ts: missing column"},
 		{"RequiredEmpty", header + "a,1,1,true,2024-01-01,2024-01-01T00:00:00Z,,\n,1,1,true,2024-01-01,2024-01-01T00:00:00Z,,\n", "all_types.csv: line 3: column s: missing value for required column"},
-		{"BadInt", header + "a,1.5,1,true,2024-01-01,2024-01-01T00:00:00Z,,\n", "line 2: column i: \"1.5\" is not an integer"},
-		{"BadFloat", header + "a,1,NaN,true,2024-01-01,2024-01-01T00:00:00Z,,\n", "line 2: column f: \"NaN\" is not a finite number"},
-		{"BadBool", header + "a,1,1,yes,2024-01-01,2024-01-01T00:00:00Z,,\n", "line 2: column b: \"yes\" is not a boolean"},
-		{"BadDate", header + "a,1,1,1,2024-02-30,2024-01-01T00:00:00Z,,\n", "line 2: column d: \"2024-02-30\" is not a date"},
-		{"BadTimestamp", header + "a,1,1,0,2024-02-01,2024-01-01 00:00:00,,\n", "line 2: column ts: \"2024-01-01 00:00:00\" is not an RFC 3339 timestamp"},
+		{"BadInt", header + "a,1.5,1,true,2024-01-01,2024-01-01T00:00:00Z,,\n", "line 2: column i: not an integer"},
+		{"BadFloat", header + "a,1,NaN,true,2024-01-01,2024-01-01T00:00:00Z,,\n", "line 2: column f: not a finite number"},
+		{"BadBool", header + "a,1,1,yes,2024-01-01,2024-01-01T00:00:00Z,,\n", "line 2: column b: not a boolean"},
+		{"BadDate", header + "a,1,1,1,2024-02-30,2024-01-01T00:00:00Z,,\n", "line 2: column d: not a date"},
+		{"BadTimestamp", header + "a,1,1,0,2024-02-01,2024-01-01 00:00:00,,\n", "line 2: column ts: not an RFC 3339 timestamp"},
 		{"FieldCount", header + "\"x\ny\",1,1,0,2024-02-01,2024-01-01T00:00:00Z,,,\n", "line 2: wrong number of fields: 9, the header has 8"},
 		{"BareQuote", header + "a\"b,1,1,0,2024-02-01,2024-01-01T00:00:00Z,,\n", "line 2: malformed CSV"},
 	}
@@ -170,8 +170,21 @@ func TestReadCSVErrors(t *testing.T) {
 			}
 		})
 	}
-	t.Run("HeaderOrderBOMAndOptionalColumns", func(t *testing.T) {
-		_, rows, err := readAll(t, f, []byte("\ufeffts,s,i,f,b,d\n2024-01-01T01:00:00+01:00,a,1,2,TRUE,2024-01-01\n"))
+	t.Run("NullableColumnsMayNotBeLeftOut", func(t *testing.T) {
+		// A file without, say, deleted_at would switch off an exclusion.
+		_, _, err := readAll(t, f, []byte("ts,s,i,f,b,d\n2024-01-01T01:00:00+01:00,a,1,2,TRUE,2024-01-01\n"))
+		if err == nil || !strings.Contains(err.Error(), "missing column") {
+			t.Errorf("err = %v, want a missing column", err)
+		}
+	})
+	t.Run("ErrorsDoNotQuoteValues", func(t *testing.T) {
+		_, _, err := readAll(t, f, []byte(header+"a,1,1,1,2024-01-01,maria.lopez@example.com,,\n"))
+		if err == nil || strings.Contains(err.Error(), "maria") {
+			t.Errorf("err = %v, want one that does not quote the value", err)
+		}
+	})
+	t.Run("HeaderOrderBOMAndEmptyNulls", func(t *testing.T) {
+		_, rows, err := readAll(t, f, []byte("\ufeffts,s,i,f,b,d,ns,ni\n2024-01-01T01:00:00+01:00,a,1,2,TRUE,2024-01-01,,\n"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -76,9 +76,12 @@ func readCSV(ctx context.Context, f File, in io.Reader, fn func(Pos, export.Row)
 		}
 		fieldOf[i] = j
 	}
+	// Every column must be present, nullable ones too: a file without
+	// deleted_at or birth_date would silently switch off the exclusion of
+	// deleted accounts and children.
 	for i, c := range t.Columns {
-		if fieldOf[i] < 0 && !c.Nullable {
-			return f.ErrorAt(Pos{Line: 1}, c.Name, errors.New("missing required column"))
+		if fieldOf[i] < 0 {
+			return f.ErrorAt(Pos{Line: 1}, c.Name, errors.New("missing column (every column must be in the header; leave a value empty for NULL)"))
 		}
 	}
 	var n int64
@@ -137,6 +140,8 @@ func columnNames(t export.Table) string {
 
 // ParseValue converts the text of a CSV cell to the Go value of column c.
 // An empty cell is NULL, which a required column refuses.
+//
+// Errors never quote the value: it may be personal data.
 func ParseValue(c export.Column, s string) (any, error) {
 	if s == "" {
 		if !c.Nullable {
@@ -150,13 +155,13 @@ func ParseValue(c export.Column, s string) (any, error) {
 	case export.TypeInt64:
 		i, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not an integer", s)
+			return nil, errors.New("not an integer")
 		}
 		return i, nil
 	case export.TypeFloat64:
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("%q is not a finite number", s)
+			return nil, errors.New("not a finite number")
 		}
 		return v, nil
 	case export.TypeBool:
@@ -166,17 +171,17 @@ func ParseValue(c export.Column, s string) (any, error) {
 		case "false", "0":
 			return false, nil
 		}
-		return nil, fmt.Errorf("%q is not a boolean (true, false, 1 or 0)", s)
+		return nil, errors.New("not a boolean (true, false, 1 or 0)")
 	case export.TypeDate:
 		d, err := time.Parse(export.DateLayout, s)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
+			return nil, errors.New("not a date (YYYY-MM-DD)")
 		}
 		return d, nil
 	case export.TypeTimestamp:
 		ts, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not an RFC 3339 timestamp (e.g. 2025-01-06T09:30:00Z)", s)
+			return nil, errors.New("not an RFC 3339 timestamp (e.g. 2025-01-06T09:30:00Z)")
 		}
 		return ts.UTC(), nil
 	}
@@ -209,8 +214,8 @@ func readParquet(ctx context.Context, f File, in io.ReaderAt, size int64, fn fun
 		tableIndex[j] = i
 	}
 	for i, c := range t.Columns {
-		if !seen[i] && !c.Nullable {
-			return f.ErrorAt(Pos{}, c.Name, errors.New("missing required column"))
+		if !seen[i] {
+			return f.ErrorAt(Pos{}, c.Name, errors.New("missing column (every column must be in the file; write nulls for unknown values)"))
 		}
 	}
 	for n := int64(1); ; n++ {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,18 +156,21 @@ func TestImportRefusesBadInput(t *testing.T) {
 		{"MissingRequiredColumn", func(t *testing.T, dir string) {
 			editCSV(t, dir, "courses.csv", 1, func(r []string) []string { r[3] = "comment"; return r })
 		}, "courses.csv: line 1: column comment: unknown column"},
+		{"MissingNullableExclusionColumn", func(t *testing.T, dir string) {
+			editCSVColumns(t, dir, "learners.csv", "deleted_at")
+		}, "learners.csv: line 1: column deleted_at: missing column"},
 		{"MissingRequiredColumnOnly", func(t *testing.T, dir string) {
 			rewrite(t, dir, "courses.csv", "course_id,partner_id,slug,start_date\nc1,p,s,2025-01-01\n")
-		}, "courses.csv: line 1: column title: missing required column"},
+		}, "courses.csv: line 1: column title: missing column"},
 		{"WrongTypeInLastTable", func(t *testing.T, dir string) {
 			editCSV(t, dir, survey, middle, setField("year_of_birth", "nineteen"))
-		}, "survey_demographics.csv: line 10: column year_of_birth: \"nineteen\" is not an integer"},
+		}, "survey_demographics.csv: line 10: column year_of_birth: not an integer"},
 		{"BadTimestamp", func(t *testing.T, dir string) {
 			editCSV(t, dir, survey, middle, setField("submitted_at", "2025-03-01 10:00"))
 		}, "survey_demographics.csv: line 10: column submitted_at: "},
 		{"BadBool", func(t *testing.T, dir string) {
 			editCSV(t, dir, "learners.csv", 5, func(r []string) []string { r[11] = "yes"; return r })
-		}, "learners.csv: line 5: column research_opt_out: \"yes\" is not a boolean"},
+		}, "learners.csv: line 5: column research_opt_out: not a boolean"},
 		{"MissingRequiredValue", func(t *testing.T, dir string) {
 			editCSV(t, dir, survey, middle, setField("learner_id", ""))
 		}, "survey_demographics.csv: line 10: column learner_id: missing value"},
@@ -316,6 +320,33 @@ func writeParquetSurvey(t *testing.T, dir string, edit func([]export.Row) []expo
 		}
 	}
 	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// editCSVColumns removes the named column from every line of a CSV file.
+func editCSVColumns(t *testing.T, dir, file, column string) {
+	t.Helper()
+	path := filepath.Join(dir, file)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.Index(recs[0], column)
+	if i < 0 {
+		t.Fatalf("%s has no column %s", file, column)
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	for _, r := range recs {
+		w.Write(slices.Delete(r, i, i+1))
+	}
+	w.Flush()
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

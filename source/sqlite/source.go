@@ -215,17 +215,18 @@ func (db *DB) Roster(ctx context.Context, courses []string, fn func(export.Roste
 	if err != nil {
 		return err
 	}
-	rows, err := db.db.QueryContext(ctx, "SELECT l.full_name, l.username, l.email, "+factsColumns+" FROM learners l WHERE l.learner_id "+enrolledIn+" ORDER BY l.learner_id", string(ids))
+	rows, err := db.db.QueryContext(ctx, "SELECT l.full_name, l.username, l.email, coalesce(l.city, ''), coalesce(l.postal_code, ''), "+factsColumns+" FROM learners l WHERE l.learner_id "+enrolledIn+" ORDER BY l.learner_id", string(ids))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	facts := make([]any, nFacts)
-	ptrs := make([]any, 3+nFacts)
+	const fixed = 5
+	ptrs := make([]any, fixed+nFacts)
 	var e export.RosterEntry
-	ptrs[0], ptrs[1], ptrs[2] = &e.FullName, &e.Username, &e.Email
+	ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4] = &e.FullName, &e.Username, &e.Email, &e.City, &e.PostalCode
 	for i := range facts {
-		ptrs[3+i] = &facts[i]
+		ptrs[fixed+i] = &facts[i]
 	}
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
