@@ -183,6 +183,20 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	for _, reason := range bc.excluded {
 		m.ExcludedLearners[reason]++
 	}
+	dict := dictionary(m)
+	for _, doc := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{DictionaryName, func(w io.Writer) error { return writeDictionaryJSON(w, dict) }},
+		{ReadmeName, func(w io.Writer) error { return writeReadme(w, m, dict) }},
+	} {
+		f, err := writeDocument(dir, doc.name, doc.write)
+		if err != nil {
+			return nil, err
+		}
+		m.Documents = append(m.Documents, f)
+	}
 	if err := writeFileAtomic(dir, ManifestName, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -548,6 +562,19 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// writeDocument writes a documentation file atomically and describes it.
+func writeDocument(dir, name string, write func(io.Writer) error) (File, error) {
+	h := sha256.New()
+	var size int64
+	err := writeFileAtomic(dir, name, func(w io.Writer) error {
+		cw := &countingWriter{w: io.MultiWriter(w, h)}
+		err := write(cw)
+		size = cw.n
+		return err
+	})
+	return File{Name: name, Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}, err
 }
 
 // RemoveTemp deletes temporary files a crashed build left in dir.

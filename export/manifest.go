@@ -26,8 +26,10 @@ type Manifest struct {
 	// ExcludedLearners counts the learners who had rows withheld, by the
 	// strongest reason.
 	ExcludedLearners map[string]int64 `json:"excluded_learners"`
-	GeneratedAt      time.Time        `json:"generated_at"`
-	ExpiresAt        time.Time        `json:"expires_at"`
+	// Documents are the data dictionary files written with the tables.
+	Documents   []File    `json:"documents"`
+	GeneratedAt time.Time `json:"generated_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
 }
 
 // ManifestPseudonyms says how identifiers were pseudonymised.
@@ -56,13 +58,13 @@ type ManifestColumn struct {
 	Treatment string `json:"treatment"`
 }
 
-// Files lists the dataset files of the manifest as Files.
+// Files lists the dataset and documentation files of the manifest.
 func (m *Manifest) Files() []File {
 	var out []File
 	for _, t := range m.Tables {
 		out = append(out, File{Name: t.File, Table: t.Name, Rows: t.Rows, Size: t.Size, SHA256: t.SHA256})
 	}
-	return out
+	return append(out, m.Documents...)
 }
 
 // Summary is a short human-readable account of the export.

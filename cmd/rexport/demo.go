@@ -156,26 +156,27 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 	for _, f := range ready.Files {
 		listed[f.Name] = true
 	}
-	for _, t := range m.Tables {
-		if !listed[t.File] {
-			return "", fmt.Errorf("manifest file %s is not listed by the API", t.File)
+	files := m.Files()
+	for _, mf := range files {
+		if !listed[mf.Name] {
+			return "", fmt.Errorf("manifest file %s is not listed by the API", mf.Name)
 		}
-		f, err := os.Create(filepath.Join(outDir, t.File))
+		f, err := os.Create(filepath.Join(outDir, mf.Name))
 		if err != nil {
 			return "", err
 		}
-		n, err := rc.Download(ctx, e.Id, t.File, t.SHA256, f)
+		n, err := rc.Download(ctx, e.Id, mf.Name, mf.SHA256, f)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return "", fmt.Errorf("download %s: %w", t.File, err)
+			return "", fmt.Errorf("download %s: %w", mf.Name, err)
 		}
-		if n != t.Size {
-			return "", fmt.Errorf("download %s: %d bytes, manifest says %d", t.File, n, t.Size)
+		if n != mf.Size {
+			return "", fmt.Errorf("download %s: %d bytes, manifest says %d", mf.Name, n, mf.Size)
 		}
 	}
-	step("downloaded %d files, SHA-256 verified against the manifest", len(m.Tables))
+	step("downloaded %d files (tables, %s, %s), SHA-256 verified against the manifest", len(files), export.DictionaryName, export.ReadmeName)
 	fmt.Fprintf(out, "\nexport %s (partner %s, key v%d, %s linkage, policy %s)\n%s",
 		m.ExportID, m.Partner, m.Pseudonyms.KeyVersion, m.Pseudonyms.Scope, m.PolicyVersion, m.Summary())
 	fmt.Fprintf(out, "\nfiles: %s\n", outDir)

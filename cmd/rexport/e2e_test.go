@@ -160,11 +160,12 @@ func partnerCourses(t *testing.T, env *e2e, partner string) []string {
 
 // builtExport is a ready export downloaded and read back with arrow-go.
 type builtExport struct {
-	id       string
-	partner  string
-	courses  []string
-	manifest export.Manifest
-	tables   map[string]arrow.Table
+	id        string
+	partner   string
+	courses   []string
+	manifest  export.Manifest
+	tables    map[string]arrow.Table
+	documents map[string][]byte
 }
 
 // buildExport submits, approves, waits for and downloads an export.
@@ -198,8 +199,16 @@ func buildExport(t *testing.T, env *e2e, partner string, tables []api.Table, fre
 	if err := json.Unmarshal(raw, &b.manifest); err != nil {
 		t.Fatal(err)
 	}
-	if len(ready.Files) != len(b.manifest.Tables)+1 {
-		t.Errorf("export lists %d files, want %d tables + manifest", len(ready.Files), len(b.manifest.Tables))
+	if want := len(b.manifest.Tables) + len(b.manifest.Documents) + 1; len(ready.Files) != want || len(b.manifest.Documents) != 2 {
+		t.Errorf("export lists %d files, want %d tables + %d documents + manifest", len(ready.Files), len(b.manifest.Tables), len(b.manifest.Documents))
+	}
+	b.documents = map[string][]byte{}
+	for _, doc := range b.manifest.Documents {
+		var buf bytes.Buffer
+		if _, err := rc.Download(ctx, e.Id, doc.Name, doc.SHA256, &buf); err != nil {
+			t.Fatalf("Download %s: %v", doc.Name, err)
+		}
+		b.documents[doc.Name] = buf.Bytes()
 	}
 	for _, mt := range b.manifest.Tables {
 		var buf bytes.Buffer
@@ -535,6 +544,36 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if shared == 0 {
 			t.Errorf("no learner is enrolled with both partners; the check proves nothing")
+		}
+	})
+
+	t.Run("DictionaryDescribesEveryColumn", func(t *testing.T) {
+		var d export.Dictionary
+		if err := json.Unmarshal(a.documents[export.DictionaryName], &d); err != nil {
+			t.Fatal(err)
+		}
+		readme := string(a.documents[export.ReadmeName])
+		if len(d.Tables) != len(a.tables) {
+			t.Fatalf("dictionary has %d tables, export %d", len(d.Tables), len(a.tables))
+		}
+		for _, dt := range d.Tables {
+			schema := a.tables[dt.Name].Schema()
+			if len(dt.Columns) != schema.NumFields() {
+				t.Errorf("%s: dictionary has %d columns, file %d", dt.Name, len(dt.Columns), schema.NumFields())
+				continue
+			}
+			for i, c := range dt.Columns {
+				f := schema.Field(i)
+				if f.Name != c.Name || f.Nullable != c.Nullable || c.Doc == "" || c.Treatment == "" {
+					t.Errorf("%s column %d: dictionary %+v, file %s nullable=%v", dt.Name, i, c, f.Name, f.Nullable)
+				}
+				if !strings.Contains(readme, "| `"+c.Name+"` |") {
+					t.Errorf("README.md does not document %s.%s", dt.Name, c.Name)
+				}
+			}
+		}
+		if !strings.Contains(readme, "key v1") || !strings.Contains(readme, "partner scope") {
+			t.Errorf("README.md does not state the pseudonym key version and scope")
 		}
 	})
 
