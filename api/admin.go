@@ -34,6 +34,10 @@ func (h *handlers) CreatePartner(ctx context.Context, req CreatePartnerRequestOb
 	if b.Dua.EndsOn != nil {
 		in.DUA.EndsOn = b.Dua.EndsOn.Time
 	}
+	if b.Dua.FinestTimePrecision != nil {
+		in.DUA.FinestTimePrecision = string(*b.Dua.FinestTimePrecision)
+	}
+	in.DUA.K, in.DUA.L = deref(b.Dua.K), deref(b.Dua.L)
 	out, err := h.cfg.Service.CreatePartner(ctx, p, in)
 	if err != nil {
 		return nil, err
@@ -94,5 +98,11 @@ func partnerToAPI(p export.Partner) Partner {
 	if !p.DUA.EndsOn.IsZero() {
 		out.Dua.EndsOn = &openapi_types.Date{Time: p.DUA.EndsOn.UTC().Truncate(24 * time.Hour)}
 	}
+	finest := TimePrecision(p.DUA.FinestTimePrecision)
+	if finest == "" {
+		finest = Hour
+	}
+	k, l := p.DUA.KAnonymity(), p.DUA.LDiversity()
+	out.Dua.FinestTimePrecision, out.Dua.K, out.Dua.L = &finest, &k, &l
 	return out
 }

@@ -158,6 +158,27 @@ func (e Table) Valid() bool {
 	}
 }
 
+// Defines values for TimePrecision.
+const (
+	Day    TimePrecision = "day"
+	Hour   TimePrecision = "hour"
+	Second TimePrecision = "second"
+)
+
+// Valid indicates whether the value is a known member of the TimePrecision enum.
+func (e TimePrecision) Valid() bool {
+	switch e {
+	case Day:
+		return true
+	case Hour:
+		return true
+	case Second:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenInputRole.
 const (
 	Admin      TokenInputRole = "admin"
@@ -190,6 +211,15 @@ type DUA struct {
 
 	// EndsOn Last day the agreement covers; requests after it are refused.
 	EndsOn *openapi_types.Date `json:"ends_on,omitempty"`
+
+	// FinestTimePrecision Timestamps are truncated to this precision (UTC); the partner's agreement sets the finest allowed.
+	FinestTimePrecision *TimePrecision `json:"finest_time_precision,omitempty"`
+
+	// K k-anonymity level for quasi-identifiers (age band, gender, country, education).
+	K *int `json:"k,omitempty"`
+
+	// L distinct l-diversity of sensitive columns within each k-class.
+	L *int `json:"l,omitempty"`
 
 	// Reference The signed agreement's reference.
 	Reference string `json:"reference"`
@@ -242,6 +272,9 @@ type ExportList struct {
 type ExportRequest struct {
 	Courses []string `json:"courses"`
 
+	// DateShiftDays If above 0, every date and time of a learner's rows is shifted by a keyed per-learner offset of up to this many days (never 0), the same in every table; intervals survive, calendar dates do not.
+	DateShiftDays *int `json:"date_shift_days,omitempty"`
+
 	// EthicsRef Ethics board approval reference.
 	EthicsRef *string `json:"ethics_ref,omitempty"`
 
@@ -259,7 +292,10 @@ type ExportRequest struct {
 	// Purpose The research purpose the data serves (data minimisation is judged against it).
 	Purpose string  `json:"purpose"`
 	Tables  []Table `json:"tables"`
-	Title   string  `json:"title"`
+
+	// TimePrecision Timestamps are truncated to this precision (UTC); the partner's agreement sets the finest allowed.
+	TimePrecision *TimePrecision `json:"time_precision,omitempty"`
+	Title         string         `json:"title"`
 
 	// To End of the window (exclusive).
 	To *time.Time `json:"to,omitempty"`
@@ -324,6 +360,7 @@ type Rejection struct {
 // RequestView defines model for RequestView.
 type RequestView struct {
 	Courses          []string   `json:"courses"`
+	DateShiftDays    *int       `json:"date_shift_days,omitempty"`
 	EthicsRef        *string    `json:"ethics_ref,omitempty"`
 	From             *time.Time `json:"from,omitempty"`
 	IncludeFreeText  bool       `json:"include_free_text"`
@@ -331,6 +368,7 @@ type RequestView struct {
 	Linkage          string     `json:"linkage"`
 	Purpose          string     `json:"purpose"`
 	Tables           []string   `json:"tables"`
+	TimePrecision    *string    `json:"time_precision,omitempty"`
 	Title            string     `json:"title"`
 	To               *time.Time `json:"to,omitempty"`
 }
@@ -340,6 +378,9 @@ type State string
 
 // Table defines model for Table.
 type Table string
+
+// TimePrecision Timestamps are truncated to this precision (UTC); the partner's agreement sets the finest allowed.
+type TimePrecision string
 
 // TokenCreated defines model for TokenCreated.
 type TokenCreated struct {
@@ -2024,61 +2065,67 @@ func (sh *strictHandler) CreateToken(ctx *echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Ftvb9s4k/8qA90DND4ojt2kfXbdV+m2dxuguxu03Tvg6pxLi2ObG4lUSSqOW+S7H4Z/JNmWkzhtuj3g",
-	"eVPEEkUOh7+Z+c0M+yXJVFEqidKaZPQlKZlmBVrU7tfr61Jpe/aK/hYyGSUls4skTSQrMBklgidpovFT",
-	"JTTyZGR1hWlisgUWzM9lLWr67H8/sMPPg8OfJ4cXX4bp85ObfyRpYlclTWKsFnKe3Nzc0FymVNKgX1xr",
-	"pemPTEmL0tKfrCxzkTErlDz6yyhJz5oF/6FxloySfztq9nTk35ojP5tbhaPJtChpkmSUnEpAetdP6F0Y",
-	"TrO9+vPULcm5oKEsP9eqRG0FiTdjucE0KVuPviQsz9VyMtOIE4vXTmCOM1bltv4gbHqqVI5MJjdp+Mig",
-	"NMKKK9zjI+QTy6a5X1tYLMxdSnhPw+n7MCPTmq3oN0puJl6d69p5w4wFzlZgFwhsrhELlBYydYXavAA6",
-	"fDTWAJtZ1CAsMI2gcVYZ5P0kTWZKF8wmo4Qzi9uHTkc+Q40yw+213y8QjJhL5M3KTwzUX9D8Bbt+g3Ju",
-	"F8no6WCQJoWQ8fdwG2JttH5oLb2l0Iv6WzX9CzNLkr7CTBjhlbRx7u6o17Z6aEXRuV/emgVlVZAgrCy1",
-	"ukJvTbQc8pYEbV2xgPmOV1cCl6gngne839p4M7glUUob6dp5bYnr284Ux/Y2hLxiuZuykqyyC5SWbNXt",
-	"a6b0VHCOtIpUdjJTlaTnmZKzXGSWVKXUJGd6TmoTkjwHyzvVUKAxbI5379MJ2Izv3JrzcB1700iSTx5y",
-	"tPe3xxpSXSYZlb61Dl6XQqPZS7aZ2MdP/IfodhOd4EqTS1xNyB+INXDSGc5R04CSaSt3gdN50blGc6dY",
-	"53GctwW+2ksFwVfdtchbP+y/BC5bXyGfTFedwhtLnu2OSd+5QTdpUpV8T1xtYNrZV0ufUYANSZvttnHZ",
-	"UnWERNqG+pp8u83ljTAdJoPu3f1BFkxvC2YbG47T7hbnbXOwewTrTFXabNjEXtHEBZ8z/2kcHX4OO8zZ",
-	"LkRmJk4fm4HutXsHU8U0Bx8MWH57nNs2cK2K7ZnfWaYtqJkL30shuVrCgZBZXhlxhb0UHKFCDlYBsmwB",
-	"Lv49MUBYhEzlVSG3wvhOC3MTc9yXAcXP9uRAuZCXIQzUg6NlJJssLzyHS8TSQGmw4kquCgPG7RhYppUx",
-	"Tk1h6BMDAXo1zYGCXSINEvEdVNKJQVNYBcouUBtSWIyJjTzRHrsi2rp/XJf8D5mvYKY0STqbgammhbBW",
-	"yDkoCawl7RQXLJ+RsAaZzkgSKNgKVCEsCLuBomEnispKl8rs4GJxYgijnLY4swwM6is0cOB+FEKKQhhH",
-	"0kEY+Kvic0fhmJCGJOltiPJscA9beyjTbWz0n3dYqBU2xwd4Aas6LFryTavD62h19zWoDUfo5WvOKK1d",
-	"WK2dLh/pYvmWs/YZXBeRVEuzFpqEtM9PGuFaUd0s2NNnz7uDoviM95zFid45SaXzbc2eM7uIquVqKXPF",
-	"eAoac0aeg4yQ3jhA6v6dOnVqCOLWG/Ird+nyV2Q5wWBTmxSCK3M3IQ3juqb+jUkxuzWK+fR6w78jaSEz",
-	"L2AmMOfRLU0ET6NnSL1PN3BAm02Bwn4KdMwp0L5T8NtOg7s3vRRKlYus5nRp218esHyutLCLIgWTqRJT",
-	"aNG/XgoO5xz5JEemJWqTwhwl6kAraECkr63zaRRxHjxmR7qxHbC3jXHDqB/E46s7qwmv/jy9hQ/vMK4u",
-	"JhcA2FgyLb4m9sVuHZ3Jsvpbac9w0Ioitc731d9+daJGvV+T+7eVT/LeouVuthus6/4RKeL6Lr5bT9wp",
-	"UitTWpeHDHqCxorCZdz3873uo6UW1qK81yebhYT29+mmDF0beOvqGyFR3AO2TeljP+KwVflw03RL1uR9",
-	"38b3rFP+nYz9K7j1Pbn0rdz5Ng54HxZ2pxpqXrWDOT0OFerSWJd6Gl10geJdTO4jnw/0e71Wl7YreNNK",
-	"5JyEDjUKIntM5O6dD33dxb33kQfFpZotxUjq8gqt8rxw5fo0+VSJzxMnkokJ/lwz7j6aKV0Vk1IZN9JU",
-	"+gpXE46FmmtWEjC7pVCXKH/x0WcP1nhngUfITJQs3zVAq50QuUTZnY5MkWnU4Eb04cxSrmEWailBUcok",
-	"pE/UYk/hbjK4JmUdHZxoUZAujDiVPSQUPyiO3Z4svg3bcQljkwgCkxxKUWIuJKbApgalbZLKjXzs+Um6",
-	"+4QiOpvJyQ7D1ElTiCaj4IWQHSjr5uBugW39UjKBWaWFXb2jSOpV58++7v447+Yf1RMsrC19v0fImepW",
-	"FRpLuQNJ7FQUEwrgeCg4SitmAnmT+FJ+a9AaICO3QB58LL2dund9eH2FelXXCzKmtUADbA2scPDxtLIL",
-	"pcVnlySPxvKlf62vJ/1+/2MPAv+DpbAL+KhDscF/7d997MPbVqLPJB/LeAwGDKK3ArtAoYGMYqusAQdM",
-	"uoLF1quxFAZOBicpSGXhZHDcewHxXN1S4I7WL8PyvD+WY+l37qrWMFV8Reb48cvYFeHHyQjGSb/fHycp",
-	"jGNBvvX05qPfKg0GJRHUbCxDPwEOTgaDXgobTQV6POylUHcW6MFxz8ns2wv04KSX0gn5JgM9+LmXQt1p",
-	"gIOTIX0S2w1w8Gww6PWB3EsQEgierjA0lmo2Q0m+3WdbsFygdlUQjbRbJbEPp/BsMACJV3SceIUsNyCs",
-	"gYxVBvtjokkhICbxWE/Pz5I0qQvoybA/6A/I5lSJkpUiGSXH/UH/2BV+7cIZwNHCpaKf6e85Os9DrsXh",
-	"6Ywno+Q/0YZsdaOt+nQw+GZN1bBCR1f1fUjCReZUU5UONqSIAi1zdSL6Z8oMApNm6cpmN2nyzEvXtWi9",
-	"i7qX27iGZPThgoJcUTC9SkbJG3GFEo2BbIHZJRxIFYxHInLkPd/sPboaHrWq1p16JPb/OoxJ19rjH0JP",
-	"/FOFetU0xWM5/n4aDI2Bm7R7slwUwq5NVpc6XQGvYNeiIIc8jFQ4/Oyg7hePCIRWX6ADDEF/7oBP9jhg",
-	"Gj3cY/S+4GnBxVhXN4qukf7OWJ6jdiVUg5iCxCX59JnQxrqtELfajiu/EOJa9c71knIgdT7aMMsOK9Pq",
-	"q78AJcfSVFmGoRgdXAT50pp6fvQueMnInFjtmfvwUnGKNuoK9VgO4Tfxst2O9x72ZHj8Aip5KSkmhKKR",
-	"fzEYePe0jn/PBUOvpq5iv1R89Y3BE7s4N+v8wOoKb7aQO/zGi+9yYUH9OnIFZ9xQn8SjI/pkcLzX6JN9",
-	"Rg+Pv4dthXMFFtkTHLQ6FC9CW4O4KHOxlkdr2XbSR18Ev7kt4rVg+qiO7na49B9yziff4yz+kDWknc2T",
-	"A3GQTqFuEqcQe8TOzbgucT/kHe3Y17V6M+Sovjp2c9FxiEchYd68crbXvLs8MJ1EncvBcqEag3XuMnJz",
-	"GWhakCX0yNZBderf/RjAiv4nVhv6P5hDGfz8PUAcjgRY61gDqAmwnyqs0CHbVWLI24TMZYdDOXIQP/pC",
-	"zqftXTY6LVXpqcFbJufYuvgmOWRKxqS/fjFy4fv1ezan4O3SB1rniYF3v54ePn32HISET5WyaFJgBnJh",
-	"aCOuaoHt/RShMdQVnGuX55p8e6FTZRbtobEaWbGO0roeNxWSOTLacVNzG6LLhcrRuQuyogUyHi+Rvmfz",
-	"9RW25rtJk6eD599T2vqyDGg6T2dJxx7t64N/VxYKxX0h4OBsdvi7knj4G7PZAgr6F3l90r1H9/z7mdjJ",
-	"8PmOTr7DcMYk5fdTBMOsMLTD/ldZ5qtYPqEMnpAAauY8LuOrdmx8qMdPN/dy6lchy+00oCcmxq+06/5y",
-	"rDztvMG8WZlrd6pOD/8nNKsuWn/3Dy/+vetyc2cQLFo9312Upu4LP2LsqdfYYSxRTueoQrsHJF7b2G6P",
-	"zK4hCz+OETwYze2dbwMZDmrHTMrufXuK5NsL34ghrePKd+EeNalrGn33Suj+HiIVOzj/v/O4PWPCd8r6",
-	"SLNdHM0lHs6WjJLd7KzdW99ZlDuPgx4RS+0bAB2AiiI8Og//usJWVCccuFy7d0vx6r+FXajKxjJV2q5e",
-	"wRytAXRl/tDzcFetVKWzcA+QYrAZy0py959BDAj+IgbmWPkqKkOcI1dyTuFDWF9A3117Ot+8QvlN/dTa",
-	"VZrvXHuqr4R0+6qg9x/OOf2Q7mZOKNPAIJxMjdrYd9iutsKBb2O1PI9rEvjbNZ2B0yPSdXwfCY+tbvJ3",
-	"RuNa638XJOuySlRraL+7W8oMFszUtzN9w0UYuMTS/qtSejeIve6BdWj59PzM6zOtrzhkuIbf9WZY0yH/",
-	"cEE00N+H9fTRXat17fHR0dHw6T/7g/6gPxz9NPhpQEz0/wIAAP//",
+	"7Fttbxs5kv4rhb4FIh3ashQ72R35k2eSuzUws2skmTvgIp9CNUsSx91kh2RLUQL/90OR7DepZVlOnMkB",
+	"+8WQ1GyyWHyq6qkq+kuUqCxXEqU10fhLlDPNMrSo3bfXn3Kl7dUr+ixkNI5yZpdRHEmWYTSOBI/iSOPH",
+	"Qmjk0djqAuPIJEvMmJ/LWtT02v++Zyefhyc/TU9uvozil+d3f4niyG5ymsRYLeQiuru7o7lMrqRBv7jW",
+	"StOHREmL0tJHluepSJgVSp7+YZSk3+oF/6JxHo2jfzut93Tqn5pTP5tbhaNJtMhpkmgcXUpAejaI6FkY",
+	"TrO9+v3SLcm5oKEsvdYqR20FiTdnqcE4yhs/fYlYmqr1dK4RpxY/OYE5zlmR2uqFsOmZUikyGd3F4SWD",
+	"0ggrVnjES8inls1Sv7awmJlDSnhHw+n9MCPTmm3oO0pupl6dbe38yowFzjZglwhsoREzlBYStUJtLoAO",
+	"H401wOYWNQgLTCNonBcG+SCKo7nSGbPROOLM4u6hx9FcSDR2akWG01xjIozwcty7D5HhdTX4Lo5uW2p7",
+	"sX3GtydMKrnJhN1AiitMYa40fCyYESeCo7RiLlAb6LEFwoxJHsMCJUcdQ6IKafUmBuSFB16f9pWxTyIr",
+	"smg8Gg7jKBPSf3te7VBIiwvUJFzaEu75tnBcGCtkYiE94YLUSlKqOVSQgESlRSYNrIVdCgnIkiXcniQp",
+	"M2ZLloYooy5RNM5Ro0xw96TfLRGMWEjk9Tk/M1C9EVb6FeXCLqPx87Dv8vto16CbvuF9Y+kd+N5U76rZ",
+	"H5hYkvRVAwpbVuYMqwWsE4JPF7p4YxaUpJb35EO0WqH3XbQc8oYE9bsaWfAwHY9WAteop4J3PN/ZeD24",
+	"IVFMG+naeeX32ttOFMfmNoRcsdRNWUhW2CWhOGHW7Wuu9ExwjrSKVHY6V4Wk3xMl56lILKlKqWnK9ILU",
+	"RgDRkqWdasjQGLbAw/t0AtbjO7fm4knH3jSS5NPHHO3Dvd+rhsPYcYCl0nfWwU+50GiOkm0ujvHK/yG6",
+	"nXInuOLoFjdT5yZa4GwYec60lfvA6WLWQqM5KNZ1Oc7bAt8cpYIQGQ4t8sYP+y+B68ZbyKezTafwxlIc",
+	"OTDpWzfoLo6KnB+Jqy1MO/tq6LMUYEvSertNXDZUXUIibkK9Jd9+c/lVmA6TQffs4SALprcDs60Nl9Pu",
+	"F+dNfbBHUKNEFdps2cRR0cQFnyv/ajk6fB3tmg6pdWqWYm6nnG1MKwAPtwPw1RzYTK0QhjHgCvUG6HVg",
+	"kgOBhGIxgxSZlqgpIqq1AWHATY8cZhtgcIsb5JCjPgkDQc3nBi29XORgFdilMJAxSbNvDPQkLQXDfuyo",
+	"lWEZAsV2t76Lixfg/PKKpQZMoVdihTEkLEXJmXYiGuAKpLItEnD28kWDBQy7WADapUjM1KFlmwa8ds9g",
+	"ppjm4EMlS+9nAbvuT6tsd+a3lmmnD9rvWkiu1tATMkkLI1bYj8GRe+SkLEdxnBaeGX8IngPtUMq9/sdN",
+	"zPFYNl6+diQfT4W8DUGyGlz6jWgbb+F3uEXMDeQGC07k1IBxOwaWaGWMU1MY+sxAMMyKckPGbtF4VPln",
+	"UEgnBk1hFSi7RO34YckYanlKb9UV79vRoy35P2W6cdTZWDafgylmmbBWyAUoCawh7QyXLJ2TsAaZTkgS",
+	"yNgGVCYsCLuFolEnivJC58rsYarlxBBGOW1xZhkY1Cs00HNfnB0I43g72ewfBV84gsuENCRJf0uUF8MH",
+	"eKLHZl21B/vrAf/1lemQFTbFR7hYqzocguTbRoufSqN9qD1uRRkvX33EcRUfKuV2BSBHlHYioS9GdLF0",
+	"tTatuC+kfXkedXlEs2TPX7zsZhziMz5wFid65ySFTnc1e83sslQtV2uZKsZj0Jgyl/W5mIEez3pwUKdO",
+	"DUHcakN+5S5d/h1ZSjDY1ibxm8IcZvthXNfUvzEp5vdSBF8p2goPSFpIzAXMBaa89GpTwePSscQ+JFDw",
+	"ZBnGQJwqdvE4Btp3DH7bcZkx92PIVSqSijDHTXfbY+lCaWGXWQwmUTnG0ODW/RgczjnyaYjpxpUFUAfO",
+	"RgPK3KBxPrUiroPD7cjldtnQrjFu+YRHJUnFwcLYq98v70k29hhXF00OAKwtmRZviX2zX0dXMi/+VE45",
+	"GjaCUM0jj9TfcSXPWr1fU1hpKp/kvUfL3alEsK6HB7QS14eSiWriTpEaaWhbHjLoKRorMlfOeJjvdS+t",
+	"tbAW5YNe2a7SNN+Pt2Xo2sAbVzwK4fkI2NZ1peN4x05ZyU3TLVmdVH8b39ORTx1KK/ZmBV/B3x/I1+/l",
+	"5/fxzIcwvYO62uVuu6+U/GwPA3saStWl1C4N1urqAtfbsgJTphUhC2gXVONmmXVWiJST0KGQRKSRidQ9",
+	"8yG0uwL7ruRT5VL1lsqI7NIbrdI0cx2sOPpYiM9TJ5IpqzALzbh7aa50kU1zZdxIyqlxM+WYqYVmOWG3",
+	"W4oWu25leEtV7KZ3NN5YluXGNUOsLqSry1ZFgAob0Pv93S/9i61Mr+6yGLQ+DfRNEghl82ZOZzBRrrRb",
+	"isI23ZtQtyh/8aH4CAp9sJQoZCJylu4boNVenN+i7E7tZsg0anAjBnBlfa1FrSUoSj+F9Fose4WHmXFL",
+	"yipUOtFKQbqA7lT2GF7yqKB+f+L9JmzHJd91Uu1qVLnIMRUSY2AzQ7CpEvSt3Pblebz/hEpA1ZOTMwlT",
+	"R3XLgyybZ0J2oKw7IXEL7OqXMitMCi3s5i3RCq86f/ZVV9d5cf9TNcHS2tz3cYWcq25VobGUSJHETkVl",
+	"dgUc634fr4sInFnmjI08lQWKVBPpnY17NoDXri5X1l4SprVAA6wFVuh9uCzsUmnx2RUcxhP5s3+sP00H",
+	"g8GHPgQy7Dp58EGHwo1/2z/7MIA3jaIJk3wiy2MwYBC9FdglCg1kFDslIugx6Yo/O48mUhg4H57HIJWF",
+	"8+FZ/wLKc3VLgTtavwxL08FETqTfueuPwEzxDZnjhy8T1+6ZRGOYRIPBYBLFMClbP41f7z74rdJgUBJB",
+	"zScydK6gdz4c9mPYal/Rz6N+DFUPi3446zuZfSOLfjjvx3RCvp1FP/zUj6HqaUHvfESvlI0t6L0YDvsD",
+	"IPcShASCp/OuE6nmc5QUoHzqCeslaldR0ki7VRIHcAkvhkPwRVuNK2SpAWENJKwwOJgQZwxRPSqP9fL6",
+	"KoqjqlUTjQbDwZBsTuUoWS6icXQ2GA7OXIvBLp0BnC5dXv6ZPi/QeR5yLQ5PVzwaR/+JNqTuW9clng+H",
+	"3+yyRFih47bEu1CREIlTTZE72JAiMrTM1dzoz4wZBCbN2pUg7+LohZeua9FqF9Udjdo1ROP3NxSps4zp",
+	"TTSOfhUrlGgMJEtMbqEnVTAeiciR9/0ljtPV6LTRH+nUI6VCr8OYuHXt5X246/KxQL2pL7uUjZ+HaTC0",
+	"oO7i7slSkQnbmqwiFf5CQeN6wYGm/t3NEwKh0YHqAEPQnzvg8yMOmEaPjhh9LHgacDHWEajSNdLnhKUp",
+	"aleONogxSFyTT58LbazbChHE3bjyCyGuUTtuk7bATH20YZadFKZxX+YClJxIUyQJhsJ+cBHkSyv+/MG7",
+	"4DUjc2KVZx7Az4pTtFEr1BM5gt/Ez81rNt7Dno/OLqCQt5JiQqig+QfDoXdPbfx7Lhi6glVH4GfFN98Y",
+	"PGW/8K7ND6wu8G4HuaNvvPg+FxbUr0uu4IwbqpN4ckSfD8+OGn1+zOjR2fewrXCuwEr2BL1Gt+citIiI",
+	"izIXa3lpLbtO+vSL4Hf3RbwGTJ/U0d0Pl8Fjzvn8e5zFP2UFaWfz5EAcpGOoriPEUN5GcG7G3UcYhLyj",
+	"Gfu6Vq+HnFZXQu9uOg7xNGT921dJj5p3nwemk6hyOVgvVW2wzl2W3FwGmhZkCf3GNqgu/bMfA1il/ylL",
+	"JoMfzKEMf/oeIA5HAqxxrAHUBNiPBRbokO3KSeRtQuayx6GcOoiffiHn0/QuW22nIvfU4A2TC2xcaJUc",
+	"EiXLpL96MHbh+/U7tqDg7dIHWueZgbd/vzx5/uIlCAkfC2XRxMAMpMLQRlzVApv7yUKXrCs4Vy7PdTyP",
+	"QqdKLNoTYzWyrI3Sqqg4E5I5MtpxA3sXouulStG5C7KiJTJeXg5/xxbtFXbmu4uj58OX31Pa6loWaDpP",
+	"Z0lnHu3twf9QFjLFfSGgdzU/+YeSePIbs8kSMvqLvDrp/pN7/uNM7Hz0cs+tCIfhhEnK72cIhllhaIeD",
+	"r7LMV2X5hDJ4QoK/EuVquc3Y+FiPH2/v5dKvQpbbaUDPTBm/4q7/SygrT3v/M2G7Mtds212e/E/o3N00",
+	"Pg9Obv69658WOoNg1miA76M0VZP8CWNPtcYeYynldI4q9L5A4idb3j0omV1NFn4cI3g0mps73wUy9CrH",
+	"TMruf3uK5Hsk34ghtXHlW5JPmtTVXc8HJXR/DpEq21D/v/O4I2PCd8r6SLNdHM0lHs6WjJLd7Kx50WBv",
+	"Ue66HPSEWGpeh+gAVCnCk/PwrytsleqEnsu1+/cUr/5b2KUqbFmmipvVK1igNeHiceh5uHtnqtBJuFNJ",
+	"MdhMZCG5+ycvA4JflIG5rHxlhSHOkSq5oPAhrC+g7689XW9fR/2mfqp1r+g7156q+zHdviro/YdzTj+k",
+	"u1kQyjQwCCdTobbsO+xWW6Hn21gNz+OaBP6qUWfg9Ih0Hd8nwmOjm/yd0dhq/e+DZFVWKdUa2u/uxjeD",
+	"JTPVVVXfcBEGbjG3/6qUHgax1z2wDi1fXl95fcbVFYcEW/htN8PqDvn7G6KB/nKwp4/ujrFrj49PT0fP",
+	"/zoYDoaD0fhvw78NiYn+XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

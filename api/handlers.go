@@ -79,6 +79,10 @@ func (h *handlers) CreateExport(ctx context.Context, req CreateExportRequestObje
 	if b.Linkage != nil {
 		r.Linkage = export.Linkage(*b.Linkage)
 	}
+	if b.TimePrecision != nil {
+		r.TimePrecision = string(*b.TimePrecision)
+	}
+	r.DateShiftDays = deref(b.DateShiftDays)
 	e, err := h.cfg.Service.Submit(ctx, p, deref(b.PartnerId), r)
 	if err != nil {
 		return nil, err
@@ -235,6 +239,8 @@ func toAPI(e *export.Export) Export {
 			Linkage:          string(e.Request.Linkage),
 			From:             ptrIfSet(e.Request.From),
 			To:               ptrIfSet(e.Request.To),
+			TimePrecision:    ptrIfSet(e.Request.TimePrecision),
+			DateShiftDays:    ptrIfSet(e.Request.DateShiftDays),
 		},
 		Decisions:  []Decision{},
 		Progress:   Progress{RowsWritten: e.Progress.RowsWritten, RowsEstimated: e.Progress.RowsEstimated},

@@ -233,24 +233,7 @@ func appendBase32(dst []byte, src *[pseudonymBytes]byte) []byte {
 	return append(dst, out[:]...)
 }
 
-// mac computes HMAC-SHA256(K, kind || 0x00 || id) into st.sum by restoring
-// the saved inner and outer states.
+// mac computes HMAC-SHA256(K, kind || 0x00 || id) into st.sum.
 func (ps *Pseudonymizer) mac(st *macState, kind Kind, id string) *[sha256.Size]byte {
-	st.msg = append(st.msg[:0], kindNames[kind]...)
-	st.msg = append(st.msg, 0)
-	st.msg = append(st.msg, id...)
-	if err := st.u.UnmarshalBinary(ps.inner); err != nil {
-		panic("deidentify: restore hmac state: " + err.Error()) // cannot happen: we marshalled it
-	}
-	st.h.Write(st.msg)
-	st.h.Sum(st.sum[:0])
-	if err := st.u.UnmarshalBinary(ps.outer); err != nil {
-		panic("deidentify: restore hmac state: " + err.Error())
-	}
-	st.h.Write(st.sum[:])
-	st.h.Sum(st.sum[:0])
-	if cap(st.msg) > 4096 {
-		st.msg = make([]byte, 0, 64) // do not pin a huge id in the pool
-	}
-	return &st.sum
+	return ps.labelledMAC(st, kindNames[kind], id)
 }

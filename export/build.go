@@ -56,6 +56,9 @@ type BuildInput struct {
 	// NotAfter, if set, caps the export's expiry: the end of the
 	// partner's data-use agreement.
 	NotAfter time.Time
+	// DUA is the partner's agreement; its k and l set the privacy levels
+	// (zero values mean the defaults).
+	DUA DUA
 }
 
 // Exclusion reasons, as counted in the manifest.
@@ -144,6 +147,8 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 		To:               timePtr(in.Request.To),
 		IncludeFreeText:  in.Request.IncludeFreeText,
 		IncludeSensitive: in.Request.IncludeSensitive,
+		TimePrecision:    in.Request.TimePrecision,
+		DateShiftDays:    in.Request.DateShiftDays,
 		PolicyVersion:    PolicyVersion,
 		Pseudonyms: ManifestPseudonyms{
 			Algorithm:  "HMAC-SHA256, 160 bits, base32",
@@ -160,6 +165,7 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	bc := &buildContext{
 		Builder:  b,
 		in:       in,
+		dua:      in.DUA,
 		pseudo:   pseudo,
 		excluded: map[string]string{},
 		progress: progress,
@@ -183,6 +189,7 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	for _, reason := range bc.excluded {
 		m.ExcludedLearners[reason]++
 	}
+	m.HeadlineStatistics = bc.headline.stats()
 	dict := dictionary(m)
 	for _, doc := range []struct {
 		name  string
@@ -318,11 +325,13 @@ var exclusionRank = map[string]int{ExcludedDeleted: 4, ExcludedOptedOut: 3, Excl
 type buildContext struct {
 	*Builder
 	in       BuildInput
+	dua      DUA
 	pseudo   *deidentify.Pseudonymizer
 	scrubber *deidentify.Scrubber
 	// excluded maps learners with at least one excluded row to the reason;
 	// it only lives in memory for the counts.
 	excluded map[string]string
+	headline headline
 	visited  int64
 	progress func(int64)
 }
@@ -332,6 +341,10 @@ type outColumn struct {
 	Column
 	treatment string
 	value     func(sr *SourceRow) any
+	// qi names the column's quasi-identifier ladder ("" if none).
+	qi string
+	// sensitive marks a sensitive category (l-diversity applies).
+	sensitive bool
 }
 
 // plan derives the output columns of a table from the policy and request.
@@ -344,7 +357,7 @@ func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn
 			return nil, fmt.Errorf("column %s.%s has no treatment", t.Name, c.Name)
 		}
 		i := i
-		oc := outColumn{Column: c}
+		oc := outColumn{Column: c, qi: cp.QuasiIdentifier}
 		if cp.Output != "" {
 			oc.Name = cp.Output
 		}
@@ -382,7 +395,7 @@ func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn
 			if !req.IncludeSensitive {
 				continue
 			}
-			oc.Nullable = true
+			oc.Nullable, oc.sensitive = true, true
 			oc.treatment = "sensitive category: only with the learner's explicit consent, else null"
 			oc.value = func(sr *SourceRow) any {
 				if sr.Learner.SensitiveConsent {
@@ -400,7 +413,48 @@ func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn
 		}
 		out = append(out, oc)
 	}
+	bc.applyTimeTreatments(t, out)
 	return out, nil
+}
+
+// applyTimeTreatments truncates every timestamp to the request's precision
+// and, when the request asks for it, shifts each learner's dates and times
+// by that learner's keyed offset.
+func (bc *buildContext) applyTimeTreatments(t Table, out []outColumn) {
+	prec := deidentify.Precision(bc.in.Request.TimePrecision)
+	if prec == "" {
+		prec = deidentify.PrecisionHour
+	}
+	shift := bc.in.Request.DateShiftDays
+	if t.Name == TableCourses {
+		shift = 0 // course dates belong to no learner
+	}
+	for i := range out {
+		oc := &out[i]
+		if oc.Type != TypeTimestamp && oc.Type != TypeDate {
+			continue
+		}
+		inner, isTimestamp := oc.value, oc.Type == TypeTimestamp
+		if shift > 0 {
+			oc.treatment += fmt.Sprintf("; shifted by a keyed per-learner offset of up to ±%d days (the same in every table)", shift)
+		}
+		if isTimestamp {
+			oc.treatment += "; truncated to the " + string(prec) + " (UTC)"
+		}
+		oc.value = func(sr *SourceRow) any {
+			v, ok := inner(sr).(time.Time)
+			if !ok {
+				return nil
+			}
+			if shift > 0 {
+				v = v.AddDate(0, 0, bc.pseudo.DateShiftDays(sr.Learner.LearnerID, shift))
+			}
+			if isTimestamp {
+				v = deidentify.TruncateTime(v, prec)
+			}
+			return v
+		}
+	}
 }
 
 func generalize(t Table, oc outColumn, cp ColumnPolicy, i int) (outColumn, error) {
@@ -474,6 +528,8 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		if err != nil {
 			return err
 		}
+		kanon := newKAnonBuffer(plan, bc.dua)
+		gradeCol, passedCol := t.ColumnIndex("grade"), t.ColumnIndex("passed")
 		out := make(Row, len(plan))
 		err = bc.Source.Scan(ctx, bc.query(bc.in, t.Name), func(sr SourceRow) error {
 			bc.visited++
@@ -491,10 +547,39 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 				out[i] = oc.value(&sr)
 			}
 			mt.Rows++
+			if t.Name == TableGrades {
+				if g, ok := sr.Row[gradeCol].(float64); ok {
+					passed, _ := sr.Row[passedCol].(bool)
+					bc.headline.grades = append(bc.headline.grades, gradeRow{learner: sr.Learner.LearnerID, grade: g, passed: passed})
+				}
+			}
+			if kanon != nil {
+				// Quasi-identifiers are judged over the whole table: hold
+				// its rows (one or a few per learner) until the end.
+				kanon.add(sr.Learner.LearnerID, out)
+				return nil
+			}
 			return rw.Write(out)
 		})
 		if err != nil {
 			return err
+		}
+		if kanon != nil {
+			var published func(person, before, after string)
+			if t.Name == TableLearners {
+				bc.headline.countryBefore, bc.headline.countryAfter = map[string]string{}, map[string]string{}
+				published = func(person, before, after string) {
+					bc.headline.countryBefore[person], bc.headline.countryAfter[person] = before, after
+				}
+			}
+			if mt.Risk, err = kanon.flush(rw.Write, "country_code", published); err != nil {
+				return err
+			}
+			for i := range mt.Columns {
+				if plan[i].qi != "" || plan[i].sensitive {
+					mt.Columns[i].Treatment += kanon.describe(plan[i])
+				}
+			}
 		}
 		if err := rw.Close(); err != nil {
 			return err

@@ -84,6 +84,15 @@ func writeReadme(w io.Writer, m *Manifest, d Dictionary) error {
 		fmt.Fprintf(&b, "Learners with rows withheld, by reason: %s.\n", strings.Join(parts, ", "))
 	}
 	b.WriteString("Identifiers with the same pseudonym refer to the same person or object in every table of this export.\n")
+	for _, mt := range m.Tables {
+		if r := mt.Risk; r != nil {
+			fmt.Fprintf(&b, "\n%s: k-anonymity k=%d (achieved %d), l-diversity l=%d over %d people; generalisation %v; people suppressed per column %v; %.1f%% of records in classes smaller than 2k.\n",
+				mt.Name, r.K, r.KAchieved, r.L, r.People, r.Ladder, r.SuppressedPeople, 100*r.ShareRecordsBelow2K)
+		}
+	}
+	if h := m.HeadlineStatistics; h != nil && h.SharePassed.Before != nil {
+		fmt.Fprintf(&b, "\nShare of grades passed: %.3f before and after de-identification (no row is dropped). Mean grade by region before/after generalisation is in manifest.json (headline_statistics).\n", *h.SharePassed.Before)
+	}
 	for _, t := range d.Tables {
 		fmt.Fprintf(&b, "\n## %s (`%s`, %d rows)\n\n%s\n\n", t.Name, t.File, t.Rows, t.Doc)
 		b.WriteString("| column | type | null | meaning | treatment |\n| --- | --- | --- | --- | --- |\n")

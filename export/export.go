@@ -63,6 +63,34 @@ type DUA struct {
 	AllowFreeText  bool      `json:"allow_free_text"`
 	AllowSensitive bool      `json:"allow_sensitive"`
 	EndsOn         time.Time `json:"ends_on"` // last day the agreement covers
+	// FinestTimePrecision is the finest timestamp precision exports may
+	// have: second, hour or day ("" = hour).
+	FinestTimePrecision string `json:"finest_time_precision,omitempty"`
+	// K and L are the k-anonymity and l-diversity levels (0 = defaults).
+	K int `json:"k,omitempty"`
+	L int `json:"l,omitempty"`
+}
+
+// Default privacy levels when an agreement names none.
+const (
+	DefaultK = 5
+	DefaultL = 2
+)
+
+// KAnonymity returns the agreement's k, or DefaultK.
+func (d DUA) KAnonymity() int {
+	if d.K > 0 {
+		return d.K
+	}
+	return DefaultK
+}
+
+// LDiversity returns the agreement's l, or DefaultL.
+func (d DUA) LDiversity() int {
+	if d.L > 0 {
+		return d.L
+	}
+	return DefaultL
 }
 
 // AllowsTable reports whether the DUA allows the table.
@@ -135,7 +163,15 @@ type Request struct {
 	IncludeFreeText  bool      `json:"include_free_text"`
 	IncludeSensitive bool      `json:"include_sensitive"`
 	Linkage          Linkage   `json:"linkage"`
+	// TimePrecision truncates timestamps: second, hour (default) or day.
+	TimePrecision string `json:"time_precision,omitempty"`
+	// DateShiftDays, if above 0, shifts each learner's dates by a keyed
+	// offset of up to that many days.
+	DateShiftDays int `json:"date_shift_days,omitempty"`
 }
+
+// MaxDateShiftDays bounds Request.DateShiftDays.
+const MaxDateShiftDays = 365
 
 // Decision is a reviewer's approval or rejection.
 type Decision struct {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rexport/rexport/deidentify"
 )
 
 // ManifestName is the file name of an export's manifest.
@@ -20,12 +22,17 @@ type Manifest struct {
 	To               *time.Time         `json:"to,omitempty"`
 	IncludeFreeText  bool               `json:"include_free_text"`
 	IncludeSensitive bool               `json:"include_sensitive"`
+	TimePrecision    string             `json:"time_precision"`
+	DateShiftDays    int                `json:"date_shift_days"`
 	Tables           []ManifestTable    `json:"tables"`
 	PolicyVersion    string             `json:"policy_version"`
 	Pseudonyms       ManifestPseudonyms `json:"pseudonyms"`
 	// ExcludedLearners counts the learners who had rows withheld, by the
 	// strongest reason.
 	ExcludedLearners map[string]int64 `json:"excluded_learners"`
+	// HeadlineStatistics compare the data before and after
+	// de-identification (when the export has learners and grades).
+	HeadlineStatistics *HeadlineStats `json:"headline_statistics,omitempty"`
 	// Documents are the data dictionary files written with the tables.
 	Documents   []File    `json:"documents"`
 	GeneratedAt time.Time `json:"generated_at"`
@@ -47,6 +54,10 @@ type ManifestTable struct {
 	Size    int64            `json:"size"`
 	SHA256  string           `json:"sha256"`
 	Columns []ManifestColumn `json:"columns"`
+	// Risk is the re-identification risk report of a table with
+	// quasi-identifiers: k achieved, class sizes, what was generalised and
+	// suppressed.
+	Risk *deidentify.RiskReport `json:"risk,omitempty"`
 }
 
 // ManifestColumn is one column of a dataset and the treatment it got.

@@ -55,17 +55,43 @@ type ColumnPolicy struct {
 	// Doc describes the output column for the data dictionary; empty uses
 	// the source column's Doc.
 	Doc string
+	// QuasiIdentifier names the generalisation ladder of a column that,
+	// combined with others, could single a person out; such columns are
+	// k-anonymised together per table. Empty for other columns.
+	QuasiIdentifier string
+}
+
+// Quasi-identifier ladders.
+const (
+	QICountry  = "country"  // country, UN sub-region, continent
+	QIAgeBand  = "age_band" // 5-year band, 10-year band
+	QIIdentity = "identity" // no coarser form: suppression only
+)
+
+func ladder(name string) ([]deidentify.Step, bool) {
+	switch name {
+	case QICountry:
+		return deidentify.CountryLadder(), true
+	case QIAgeBand:
+		return deidentify.AgeBandLadder(), true
+	case QIIdentity:
+		return deidentify.IdentityLadder(), true
+	}
+	return nil, false
 }
 
 // Policy maps table and column to a treatment.
 type Policy map[string]map[string]ColumnPolicy
 
 var (
-	keep     = ColumnPolicy{Treatment: Keep}
-	drop     = ColumnPolicy{Treatment: Drop}
-	scrub    = ColumnPolicy{Treatment: Scrub}
-	learner  = ColumnPolicy{Treatment: Pseudonymize, Kind: deidentify.KindLearner, Doc: "Learner pseudonym: the same learner has the same value in every table of the export."}
-	sensCol  = ColumnPolicy{Treatment: Sensitive}
+	keep      = ColumnPolicy{Treatment: Keep}
+	drop      = ColumnPolicy{Treatment: Drop}
+	scrub     = ColumnPolicy{Treatment: Scrub}
+	learner   = ColumnPolicy{Treatment: Pseudonymize, Kind: deidentify.KindLearner, Doc: "Learner pseudonym: the same learner has the same value in every table of the export."}
+	sensCol   = ColumnPolicy{Treatment: Sensitive}
+	qiGender  = ColumnPolicy{Treatment: Keep, QuasiIdentifier: QIIdentity, Doc: "Self-described gender; null where k-anonymity suppressed it."}
+	qiCountry = ColumnPolicy{Treatment: Keep, QuasiIdentifier: QICountry,
+		Doc: "Country (ISO 3166-1 alpha-2), or its UN sub-region or continent where k-anonymity needs it; null if unknown or suppressed."}
 	postPseu = ColumnPolicy{Treatment: Pseudonymize, Kind: deidentify.KindPost}
 )
 
@@ -77,9 +103,9 @@ var DefaultPolicy = Policy{
 	TableLearners: {
 		"learner_id": learner,
 		"full_name":  drop, "email": drop, "username": drop,
-		"birth_date": {Treatment: Generalize, Generalization: GenAgeBandAtSignup, Output: "age_band",
-			Doc: "Age band at signup: 5-year bands, 90+ top-coded; null if unknown."},
-		"gender": keep, "country_code": keep,
+		"birth_date": {Treatment: Generalize, Generalization: GenAgeBandAtSignup, Output: "age_band", QuasiIdentifier: QIAgeBand,
+			Doc: "Age band at signup: 5-year bands (10-year where k-anonymity needs it), 90+ top-coded; null if unknown or suppressed."},
+		"gender": qiGender, "country_code": qiCountry,
 		"city": drop, "postal_code": drop, "last_ip": drop,
 		"signup_at": {Treatment: Generalize, Generalization: GenDay, Output: "signup_date",
 			Doc: "Day (UTC) the account was created."},
@@ -108,9 +134,10 @@ var DefaultPolicy = Policy{
 	TableSurveyDemographics: {
 		"response_id": {Treatment: Pseudonymize, Kind: deidentify.KindResponse},
 		"learner_id":  learner, "course_id": keep, "submitted_at": keep,
-		"year_of_birth": {Treatment: Generalize, Generalization: GenAgeBandFromYear, Output: "age_band",
-			Doc: "Age band when the survey was answered (from year of birth: youngest possible age), 5-year bands, 90+ top-coded."},
-		"gender": keep, "country_code": keep, "education_level": keep,
+		"year_of_birth": {Treatment: Generalize, Generalization: GenAgeBandFromYear, Output: "age_band", QuasiIdentifier: QIAgeBand,
+			Doc: "Age band when the survey was answered (from year of birth: youngest possible age), 5-year bands (10-year where k-anonymity needs it), 90+ top-coded."},
+		"gender": qiGender, "country_code": qiCountry,
+		"education_level":   {Treatment: Keep, QuasiIdentifier: QIIdentity, Doc: "Highest education level; null where k-anonymity suppressed it."},
 		"employment_status": keep, "english_proficiency": keep,
 		"ethnicity": sensCol, "disability": sensCol, "comment": scrub,
 	},
@@ -161,6 +188,14 @@ func (cp ColumnPolicy) check(c Column) error {
 		}
 	default:
 		return fmt.Errorf("unknown treatment %q", cp.Treatment)
+	}
+	if cp.QuasiIdentifier != "" {
+		if _, ok := ladder(cp.QuasiIdentifier); !ok {
+			return fmt.Errorf("unknown quasi-identifier ladder %q", cp.QuasiIdentifier)
+		}
+		if cp.Treatment != Keep && cp.Treatment != Generalize {
+			return fmt.Errorf("a quasi-identifier must be kept or generalised")
+		}
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 	if err != nil {
 		return err
 	}
-	in := BuildInput{ExportID: e.ID, PartnerID: e.PartnerID, Request: e.Request, KeyVersion: e.KeyVersion}
+	in := BuildInput{ExportID: e.ID, PartnerID: e.PartnerID, Request: e.Request, KeyVersion: e.KeyVersion, DUA: partner.DUA}
 	if !partner.DUA.EndsOn.IsZero() {
 		// The agreement covers its last day in full.
 		in.NotAfter = partner.DUA.EndsOn.AddDate(0, 0, 1)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rexport/rexport/deidentify"
 )
 
 // Service is the export workflow as callers see it: every method takes the
@@ -135,6 +137,21 @@ func ValidateRequest(req *Request, partner Partner, now time.Time) error {
 	case LinkagePartner, LinkageRequest:
 	default:
 		return Errorf(EINVALID, "linkage: must be partner or request")
+	}
+	prec, err := deidentify.ParsePrecision(req.TimePrecision)
+	if err != nil {
+		return Errorf(EINVALID, "time_precision: must be second, hour or day")
+	}
+	finest, err := deidentify.ParsePrecision(partner.DUA.FinestTimePrecision)
+	if err != nil {
+		return Errorf(EINVALID, "the partner's agreement names an unknown time precision")
+	}
+	if finest.Coarser(prec) {
+		return Errorf(EINVALID, "time_precision: the partner's data-use agreement allows timestamps to the %s at finest", finest)
+	}
+	req.TimePrecision = string(prec)
+	if req.DateShiftDays < 0 || req.DateShiftDays > MaxDateShiftDays {
+		return Errorf(EINVALID, "date_shift_days: must be between 0 and %d", MaxDateShiftDays)
 	}
 	req.Courses = sortedUnique(req.Courses)
 	req.Tables = sortedTables(req.Tables)
@@ -282,6 +299,12 @@ func (s *Service) CreatePartner(ctx context.Context, p Principal, partner Partne
 		}
 	}
 	partner.DUA.AllowedTables = sortedTables(partner.DUA.AllowedTables)
+	if _, err := deidentify.ParsePrecision(partner.DUA.FinestTimePrecision); err != nil {
+		return nil, Errorf(EINVALID, "dua.finest_time_precision: must be second, hour or day")
+	}
+	if partner.DUA.K != 0 && partner.DUA.K < 2 {
+		return nil, Errorf(EINVALID, "dua.k: must be at least 2")
+	}
 	if s.Source != nil {
 		all, err := s.Source.Courses(ctx, partner.Courses)
 		if err != nil {

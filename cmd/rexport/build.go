@@ -16,7 +16,8 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 		source, partner, out, linkage, from, to string
 		courses, tables                         []string
 		freeText, sensitive                     bool
-		keyVersion                              int
+		keyVersion, shiftDays, k, l             int
+		precision                               string
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -42,7 +43,9 @@ agreement is checked: the operator answers for the request.`,
 				Title: "offline build", Purpose: "offline build by an operator",
 				Courses: courses, Tables: tables,
 				IncludeFreeText: freeText, IncludeSensitive: sensitive,
-				Linkage: export.Linkage(linkage),
+				Linkage:       export.Linkage(linkage),
+				TimePrecision: precision,
+				DateShiftDays: shiftDays,
 			}
 			if req.From, err = parseTimeFlag("from", from); err != nil {
 				return err
@@ -54,7 +57,8 @@ agreement is checked: the operator answers for the request.`,
 			if err != nil {
 				return err
 			}
-			p := export.Partner{ID: partner, DUA: export.DUA{AllowedTables: export.TableNames(), AllowFreeText: true, AllowSensitive: true}}
+			p := export.Partner{ID: partner, DUA: export.DUA{AllowedTables: export.TableNames(), AllowFreeText: true, AllowSensitive: true,
+				FinestTimePrecision: "second", K: k, L: l}}
 			for _, c := range all {
 				if c.PartnerID == partner {
 					p.Courses = append(p.Courses, c.CourseID)
@@ -73,7 +77,7 @@ agreement is checked: the operator answers for the request.`,
 				return err
 			}
 			b := &export.Builder{Source: src, Master: master, Encoder: parquetEncoder, FileExt: ".parquet", Log: g.logger()}
-			in := export.BuildInput{ExportID: export.NewID("exp_"), PartnerID: partner, Request: req, KeyVersion: keyVersion}
+			in := export.BuildInput{ExportID: export.NewID("exp_"), PartnerID: partner, Request: req, KeyVersion: keyVersion, DUA: p.DUA}
 			total, err := b.Estimate(ctx, in)
 			if err != nil {
 				return err
@@ -100,6 +104,10 @@ agreement is checked: the operator answers for the request.`,
 	f.StringVar(&from, "from", "", "window start, inclusive (RFC 3339 or YYYY-MM-DD)")
 	f.StringVar(&to, "to", "", "window end, exclusive (RFC 3339 or YYYY-MM-DD)")
 	f.IntVar(&keyVersion, "key-version", 1, "pseudonym key version")
+	f.StringVar(&precision, "time-precision", "hour", "timestamp precision: second, hour or day")
+	f.IntVar(&shiftDays, "date-shift-days", 0, "shift each learner's dates by a keyed offset of up to N days (0: off)")
+	f.IntVar(&k, "k", export.DefaultK, "k-anonymity level of quasi-identifiers")
+	f.IntVar(&l, "l", export.DefaultL, "l-diversity of sensitive columns")
 	f.StringVar(&out, "out", "", "output directory (required)")
 	_ = cmd.MarkFlagRequired("partner")
 	_ = cmd.MarkFlagRequired("out")

@@ -176,7 +176,7 @@ func buildExport(t *testing.T, env *e2e, partner string, tables []api.Table, fre
 	courses := partnerCourses(t, env, partner)
 	e, err := rc.CreateExport(ctx, api.ExportRequest{
 		Title: "e2e " + partner, Purpose: "end-to-end test", Courses: courses, Tables: tables,
-		IncludeFreeText: &freeText,
+		IncludeFreeText: &freeText, IncludeSensitive: &freeText,
 	})
 	if err != nil {
 		t.Fatalf("CreateExport: %v", err)

@@ -1,0 +1,202 @@
+package export
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/rexport/rexport/deidentify"
+)
+
+// kanonBuffer holds a table's output rows so that its quasi-identifiers
+// can be k-anonymised together before any row is written.
+type kanonBuffer struct {
+	cfg       deidentify.KAnonConfig
+	qiCols    []int // positions of quasi-identifier columns in a row
+	sensCols  []int // positions of sensitive columns
+	rows      []Row
+	records   []deidentify.KAnonRecord
+	k, l      int
+	sensNames []string
+}
+
+// newKAnonBuffer returns a buffer for a table whose plan has
+// quasi-identifiers, nil otherwise.
+func newKAnonBuffer(plan []outColumn, dua DUA) *kanonBuffer {
+	b := &kanonBuffer{k: dua.KAnonymity(), l: dua.LDiversity()}
+	for i, oc := range plan {
+		switch {
+		case oc.qi != "":
+			steps, _ := ladder(oc.qi) // Policy.Check vetted the name
+			b.qiCols = append(b.qiCols, i)
+			b.cfg.QIs = append(b.cfg.QIs, deidentify.QI{Name: oc.Name, Steps: steps})
+		case oc.sensitive:
+			b.sensCols = append(b.sensCols, i)
+			b.sensNames = append(b.sensNames, oc.Name)
+		}
+	}
+	if len(b.qiCols) == 0 {
+		return nil
+	}
+	b.cfg.K, b.cfg.L, b.cfg.Sensitive = b.k, b.l, b.sensNames
+	return b
+}
+
+func (b *kanonBuffer) add(person string, row Row) {
+	rec := deidentify.KAnonRecord{Person: person, QI: make([]string, len(b.qiCols)), Sensitive: make([]string, len(b.sensCols))}
+	for j, c := range b.qiCols {
+		rec.QI[j], _ = row[c].(string)
+	}
+	for j, c := range b.sensCols {
+		rec.Sensitive[j], _ = row[c].(string)
+	}
+	b.records = append(b.records, rec)
+	b.rows = append(b.rows, slices.Clone(row))
+}
+
+// flush k-anonymises the buffered rows, writes them in their original
+// order and returns the risk report. published, if not nil, is told each
+// record's person and original and published values of QI column name.
+func (b *kanonBuffer) flush(write func(Row) error, qiName string, published func(person, before, after string)) (*deidentify.RiskReport, error) {
+	res, err := deidentify.KAnonymize(b.records, b.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if published != nil {
+		for j, qi := range b.cfg.QIs {
+			if qi.Name != qiName {
+				continue
+			}
+			for i, rec := range b.records {
+				published(rec.Person, rec.QI[j], res.Records[i].QI[j])
+			}
+		}
+	}
+	for i, row := range b.rows {
+		rec := res.Records[i]
+		for j, c := range b.qiCols {
+			row[c] = nullIfEmpty(rec.QI[j])
+		}
+		for j, c := range b.sensCols {
+			row[c] = nullIfEmpty(rec.Sensitive[j])
+		}
+		if err := write(row); err != nil {
+			return nil, err
+		}
+		b.rows[i] = nil
+	}
+	return &res.Report, nil
+}
+
+func (b *kanonBuffer) describe(oc outColumn) string {
+	if oc.sensitive {
+		return fmt.Sprintf("; nulled in any k-class with fewer than %d distinct values (l-diversity)", b.l)
+	}
+	return fmt.Sprintf("; quasi-identifier: generalised, then suppressed (null) where fewer than %d people share the combination (k-anonymity)", b.k)
+}
+
+// headline collects what the headline statistics need: each learner's
+// country before and after k-anonymity (learners table) and their grades.
+type headline struct {
+	countryBefore, countryAfter map[string]string
+	grades                      []gradeRow
+}
+
+type gradeRow struct {
+	learner string
+	grade   float64
+	passed  bool
+}
+
+// HeadlineStat is a statistic computed on the data before and after
+// de-identification, so a researcher sees what it cost.
+type HeadlineStat struct {
+	// Before and After are null where no rows fall in the group.
+	Before *float64 `json:"before"`
+	After  *float64 `json:"after"`
+	// N is the number of grade rows behind the value before/after.
+	NBefore int `json:"n_before"`
+	NAfter  int `json:"n_after"`
+}
+
+// HeadlineStats are the manifest's before/after statistics.
+type HeadlineStats struct {
+	SharePassed HeadlineStat `json:"share_passed"`
+	// MeanGradeByRegion groups grades by the learner's UN sub-region, from
+	// the source country (before) and the published country (after;
+	// "unknown" where only a continent or nothing was published).
+	MeanGradeByRegion map[string]HeadlineStat `json:"mean_grade_by_region"`
+}
+
+// regionOf maps a published country value (code, region or continent) to
+// a sub-region, or "unknown".
+func regionOf(v string) string {
+	if r, ok := deidentify.CountryRegion(v); ok {
+		return r
+	}
+	if v != "" && isRegion(v) {
+		return v
+	}
+	return "unknown"
+}
+
+var regionNames = func() map[string]bool {
+	m := map[string]bool{}
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			if r, ok := deidentify.CountryRegion(string([]rune{a, b})); ok {
+				m[r] = true
+			}
+		}
+	}
+	return m
+}()
+
+func isRegion(v string) bool { return regionNames[v] }
+
+func (h *headline) stats() *HeadlineStats {
+	if len(h.grades) == 0 || h.countryBefore == nil {
+		return nil
+	}
+	out := &HeadlineStats{MeanGradeByRegion: map[string]HeadlineStat{}}
+	type acc struct {
+		sum float64
+		n   int
+	}
+	before, after := map[string]*acc{}, map[string]*acc{}
+	add := func(m map[string]*acc, k string, g float64) {
+		a := m[k]
+		if a == nil {
+			a = &acc{}
+			m[k] = a
+		}
+		a.sum += g
+		a.n++
+	}
+	passed := 0
+	for _, g := range h.grades {
+		if g.passed {
+			passed++
+		}
+		add(before, regionOf(h.countryBefore[g.learner]), g.grade)
+		add(after, regionOf(h.countryAfter[g.learner]), g.grade)
+	}
+	// No row is dropped by de-identification, so the share passed is the
+	// same before and after; reporting both makes that checkable.
+	share := float64(passed) / float64(len(h.grades))
+	out.SharePassed = HeadlineStat{Before: &share, After: &share, NBefore: len(h.grades), NAfter: len(h.grades)}
+	for _, m := range []map[string]*acc{before, after} {
+		for k := range m {
+			st := out.MeanGradeByRegion[k]
+			if a := before[k]; a != nil {
+				mean := a.sum / float64(a.n)
+				st.Before, st.NBefore = &mean, a.n
+			}
+			if a := after[k]; a != nil {
+				mean := a.sum / float64(a.n)
+				st.After, st.NAfter = &mean, a.n
+			}
+			out.MeanGradeByRegion[k] = st
+		}
+	}
+	return out
+}
