@@ -190,3 +190,92 @@ func BenchmarkBuild(b *testing.B) {
 		})
 	}
 }
+
+// readTable reads a built file back with the package's own reader.
+func readTable(t *testing.T, path string) ([]export.Column, []export.Row) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	r, err := parquet.NewReader(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var rows []export.Row
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return r.Columns(), rows
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, row)
+	}
+}
+
+func column(t *testing.T, cols []export.Column, name string) int {
+	t.Helper()
+	for i, c := range cols {
+		if c.Name == name {
+			return i
+		}
+	}
+	t.Fatalf("no column %s", name)
+	return -1
+}
+
+func TestTimePrecisionAndDateShift(t *testing.T) {
+	b, in := setupBuilder(t)
+	in.Request.Tables = []string{export.TableEnrollments, export.TableQuizSubmissions}
+	times := func(req export.Request) map[string][]time.Time {
+		t.Helper()
+		in := in
+		in.Request = req
+		dir := t.TempDir()
+		if _, err := b.Build(context.Background(), in, dir, nil); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]time.Time{} // learner pseudonym -> times, enrollments then submissions
+		for _, tc := range []struct{ table, col string }{{export.TableEnrollments, "enrolled_at"}, {export.TableQuizSubmissions, "submitted_at"}} {
+			cols, rows := readTable(t, filepath.Join(dir, tc.table+".parquet"))
+			li, ti := column(t, cols, "learner_id"), column(t, cols, tc.col)
+			for _, r := range rows {
+				out[r[li].(string)] = append(out[r[li].(string)], r[ti].(time.Time))
+			}
+		}
+		return out
+	}
+	req := in.Request
+	req.TimePrecision = "second"
+	exact := times(req)
+	req.TimePrecision = "day"
+	for learner, ts := range times(req) {
+		for i, v := range ts {
+			if !v.Equal(exact[learner][i].Truncate(24 * time.Hour)) {
+				t.Fatalf("day precision: %v, want %v", v, exact[learner][i].Truncate(24*time.Hour))
+			}
+		}
+	}
+	req.TimePrecision, req.DateShiftDays = "second", 30
+	shifted := times(req)
+	offsets := map[time.Duration]bool{}
+	for learner, ts := range shifted {
+		d := ts[0].Sub(exact[learner][0])
+		if d == 0 || d < -30*24*time.Hour || d > 30*24*time.Hour || d%(24*time.Hour) != 0 {
+			t.Fatalf("learner shifted by %v, want a non-zero whole number of days within ±30", d)
+		}
+		for i, v := range ts {
+			if got := v.Sub(exact[learner][i]); got != d {
+				t.Fatalf("a learner's dates shift by %v and %v: intervals would not survive", d, got)
+			}
+		}
+		offsets[d] = true
+	}
+	if len(offsets) < 10 {
+		t.Errorf("only %d distinct offsets across %d learners", len(offsets), len(shifted))
+	}
+}

@@ -595,6 +595,17 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("TimestampsTruncatedToTheHour", func(t *testing.T) {
+		if a.manifest.TimePrecision != "hour" {
+			t.Errorf("manifest time precision %q, want the default hour", a.manifest.TimePrecision)
+		}
+		for _, v := range stringColumn(t, a.tables[export.TableQuizSubmissions], "submitted_at") {
+			if !strings.HasSuffix(v, ":00:00Z") {
+				t.Fatalf("submitted_at %s is finer than the hour", v)
+			}
+		}
+	})
+
 	t.Run("RangeAndETag", func(t *testing.T) {
 		mt := a.manifest.Tables[0]
 		url := env.url + "/v1/exports/" + a.id + "/files/" + mt.File

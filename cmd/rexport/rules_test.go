@@ -99,6 +99,9 @@ func TestRequestsThatBreakRules(t *testing.T) {
 			return mustJSON(t, m)
 		}(), 400, "invalid", "to"},
 		{"UnknownField", tokA, with("shoe_size", 42), 400, "invalid", "shoe_size"},
+		{"TimePrecisionFinerThanDUA", tokA, with("time_precision", "second"), 400, "invalid", "time_precision"},
+		{"UnknownTimePrecision", tokA, with("time_precision", "minute"), 400, "invalid", "time_precision"},
+		{"DateShiftTooLarge", tokA, with("date_shift_days", 400), 400, "invalid", "date_shift_days"},
 		{"MissingField", tokA, mustJSON(t, map[string]any{"title": "t", "courses": coursesA, "tables": []string{"grades"}}), 400, "invalid", "purpose"},
 		{"WrongType", tokA, with("courses", "not-a-list"), 400, "invalid", "courses"},
 		{"MalformedJSON", tokA, []byte(`{"title": "t", "purpose": `), 400, "invalid", "body"},
