@@ -332,8 +332,12 @@ type buildContext struct {
 	// it only lives in memory for the counts.
 	excluded map[string]string
 	headline headline
-	visited  int64
-	progress func(int64)
+	// linkedQI holds each learner's quasi-identifiers as published in the
+	// learners table (named linkedNames), for the tables joinable to it.
+	linkedQI    map[string][]string
+	linkedNames []string
+	visited     int64
+	progress    func(int64)
 }
 
 // outColumn is one column of a dataset and how to compute it.
@@ -528,7 +532,11 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		if err != nil {
 			return err
 		}
-		kanon := newKAnonBuffer(plan, bc.dua)
+		var linkedNames []string
+		if t.Name != TableLearners {
+			linkedNames = bc.linkedNames
+		}
+		kanon := newKAnonBuffer(plan, bc.dua, linkedNames, func(person string) []string { return bc.linkedQI[person] })
 		gradeCol, passedCol := t.ColumnIndex("grade"), t.ColumnIndex("passed")
 		out := make(Row, len(plan))
 		err = bc.Source.Scan(ctx, bc.query(bc.in, t.Name), func(sr SourceRow) error {
@@ -565,14 +573,22 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 			return err
 		}
 		if kanon != nil {
-			var published func(person, before, after string)
+			var published func(person string, before, after []string)
 			if t.Name == TableLearners {
+				ci := slices.Index(kanon.qiNames(), "country_code")
 				bc.headline.countryBefore, bc.headline.countryAfter = map[string]string{}, map[string]string{}
-				published = func(person, before, after string) {
-					bc.headline.countryBefore[person], bc.headline.countryAfter[person] = before, after
+				bc.linkedQI, bc.linkedNames = map[string][]string{}, nil
+				for _, name := range kanon.qiNames() {
+					bc.linkedNames = append(bc.linkedNames, TableLearners+"."+name)
+				}
+				published = func(person string, before, after []string) {
+					if ci >= 0 {
+						bc.headline.countryBefore[person], bc.headline.countryAfter[person] = before[ci], after[ci]
+					}
+					bc.linkedQI[person] = after
 				}
 			}
-			if mt.Risk, err = kanon.flush(rw.Write, "country_code", published); err != nil {
+			if mt.Risk, err = kanon.flush(rw.Write, published); err != nil {
 				return err
 			}
 			for i := range mt.Columns {

@@ -10,7 +10,13 @@ import (
 // kanonBuffer holds a table's output rows so that its quasi-identifiers
 // can be k-anonymised together before any row is written.
 type kanonBuffer struct {
-	cfg       deidentify.KAnonConfig
+	cfg deidentify.KAnonConfig
+	// linked returns, for a person, quasi-identifiers already published
+	// in another table of the export that a researcher can join on the
+	// learner pseudonym; they take part in this table's classes as fixed
+	// values, so the join is k-anonymous too.
+	linked    func(person string) []string
+	nLinked   int
 	qiCols    []int // positions of quasi-identifier columns in a row
 	sensCols  []int // positions of sensitive columns
 	rows      []Row
@@ -20,8 +26,9 @@ type kanonBuffer struct {
 }
 
 // newKAnonBuffer returns a buffer for a table whose plan has
-// quasi-identifiers, nil otherwise.
-func newKAnonBuffer(plan []outColumn, dua DUA) *kanonBuffer {
+// quasi-identifiers, nil otherwise. linkedNames and linked describe the
+// quasi-identifiers joinable from earlier tables (none if empty).
+func newKAnonBuffer(plan []outColumn, dua DUA, linkedNames []string, linked func(string) []string) *kanonBuffer {
 	b := &kanonBuffer{k: dua.KAnonymity(), l: dua.LDiversity()}
 	for i, oc := range plan {
 		switch {
@@ -37,14 +44,39 @@ func newKAnonBuffer(plan []outColumn, dua DUA) *kanonBuffer {
 	if len(b.qiCols) == 0 {
 		return nil
 	}
+	if len(linkedNames) > 0 {
+		b.linked, b.nLinked = linked, len(linkedNames)
+		for _, name := range linkedNames {
+			b.cfg.QIs = append(b.cfg.QIs, deidentify.QI{Name: name, Steps: deidentify.IdentityLadder()})
+		}
+	}
 	b.cfg.K, b.cfg.L, b.cfg.Sensitive = b.k, b.l, b.sensNames
 	return b
 }
 
+// qiNames are the names of this table's own quasi-identifier columns.
+func (b *kanonBuffer) qiNames() []string {
+	var out []string
+	for _, qi := range b.cfg.QIs[:len(b.qiCols)] {
+		out = append(out, qi.Name)
+	}
+	return out
+}
+
 func (b *kanonBuffer) add(person string, row Row) {
-	rec := deidentify.KAnonRecord{Person: person, QI: make([]string, len(b.qiCols)), Sensitive: make([]string, len(b.sensCols))}
+	rec := deidentify.KAnonRecord{Person: person, QI: make([]string, len(b.qiCols), len(b.qiCols)+b.nLinked), Sensitive: make([]string, len(b.sensCols))}
 	for j, c := range b.qiCols {
 		rec.QI[j], _ = row[c].(string)
+	}
+	if b.linked != nil {
+		l := b.linked(person)
+		for j := range b.nLinked {
+			v := ""
+			if j < len(l) {
+				v = l[j]
+			}
+			rec.QI = append(rec.QI, v)
+		}
 	}
 	for j, c := range b.sensCols {
 		rec.Sensitive[j], _ = row[c].(string)
@@ -55,20 +87,17 @@ func (b *kanonBuffer) add(person string, row Row) {
 
 // flush k-anonymises the buffered rows, writes them in their original
 // order and returns the risk report. published, if not nil, is told each
-// record's person and original and published values of QI column name.
-func (b *kanonBuffer) flush(write func(Row) error, qiName string, published func(person, before, after string)) (*deidentify.RiskReport, error) {
+// record's person and its original and published quasi-identifiers (this
+// table's own, in column order).
+func (b *kanonBuffer) flush(write func(Row) error, published func(person string, before, after []string)) (*deidentify.RiskReport, error) {
 	res, err := deidentify.KAnonymize(b.records, b.cfg)
 	if err != nil {
 		return nil, err
 	}
 	if published != nil {
-		for j, qi := range b.cfg.QIs {
-			if qi.Name != qiName {
-				continue
-			}
-			for i, rec := range b.records {
-				published(rec.Person, rec.QI[j], res.Records[i].QI[j])
-			}
+		n := len(b.qiCols)
+		for i, rec := range b.records {
+			published(rec.Person, rec.QI[:n], res.Records[i].QI[:n])
 		}
 	}
 	for i, row := range b.rows {
@@ -90,6 +119,9 @@ func (b *kanonBuffer) flush(write func(Row) error, qiName string, published func
 func (b *kanonBuffer) describe(oc outColumn) string {
 	if oc.sensitive {
 		return fmt.Sprintf("; nulled in any k-class with fewer than %d distinct values (l-diversity)", b.l)
+	}
+	if b.nLinked > 0 {
+		return fmt.Sprintf("; quasi-identifier: generalised, then suppressed (null) where fewer than %d people share the combination, counting the learners table's published quasi-identifiers too (k-anonymity across the join)", b.k)
 	}
 	return fmt.Sprintf("; quasi-identifier: generalised, then suppressed (null) where fewer than %d people share the combination (k-anonymity)", b.k)
 }

@@ -14,16 +14,20 @@ import (
 )
 
 // qiRow is one output row's quasi-identifiers: as published and as they
-// were in the source (after the policy's own generalisation to bands).
+// were in the source (after the policy's own generalisation to bands),
+// and those of the same person published in the learners table, which a
+// researcher can join on the pseudonym (nil for the learners table).
 type qiRow struct {
 	person    string
 	published []string
 	original  []string
+	linked    []string
 }
 
-// checkKAnonymity recomputes, from the file and the source, what the
-// manifest's risk report claims, and checks the k property itself.
-func checkKAnonymity(t *testing.T, mt export.ManifestTable, rows []qiRow, qiNames []string) {
+// checkKAnonymity recomputes, from the files and the source, what the
+// manifest's risk report claims, and checks the k property itself over
+// the table's quasi-identifiers joined with the linked ones.
+func checkKAnonymity(t *testing.T, mt export.ManifestTable, rows []qiRow, qiNames, linkedNames []string) {
 	t.Helper()
 	r := mt.Risk
 	if r == nil {
@@ -38,19 +42,37 @@ func checkKAnonymity(t *testing.T, mt export.ManifestTable, rows []qiRow, qiName
 		}
 		return true
 	}
-	classes := map[string]map[string]bool{} // published tuple -> people
-	suppressed := make([]bool, len(rows))
-	zeroPeople := map[string]bool{} // people whose original QIs are all null
-	for i, row := range rows {
-		if allNull(row.published) {
-			if !allNull(row.original) {
-				suppressed[i] = true
-			} else {
-				zeroPeople[row.person] = true
+	join := func(parts ...[]string) string {
+		var all []string
+		for _, p := range parts {
+			all = append(all, p...)
+		}
+		return strings.Join(all, "\x00")
+	}
+	// People with no quasi-identifier of this table known form classes by
+	// their linked values alone; such a class below k is suppressed too.
+	unknown := map[string]map[string]bool{}
+	for _, row := range rows {
+		if allNull(row.original) {
+			key := join(row.linked)
+			if unknown[key] == nil {
+				unknown[key] = map[string]bool{}
 			}
+			unknown[key][row.person] = true
+		}
+	}
+	suppressed := make([]bool, len(rows))
+	classes := map[string]map[string]bool{} // published tuple -> people
+	for i, row := range rows {
+		if allNull(row.original) {
+			suppressed[i] = len(unknown[join(row.linked)]) < k
+		} else {
+			suppressed[i] = allNull(row.published)
+		}
+		if suppressed[i] {
 			continue
 		}
-		key := strings.Join(row.published, "\x00")
+		key := join(row.published, row.linked)
 		if classes[key] == nil {
 			classes[key] = map[string]bool{}
 		}
@@ -58,25 +80,18 @@ func checkKAnonymity(t *testing.T, mt export.ManifestTable, rows []qiRow, qiName
 	}
 	hist := map[string]int{}
 	kAchieved := 0
-	sizeOf := map[string]int{}
 	for key, people := range classes {
 		n := len(people)
 		if n < k {
 			t.Errorf("%s: the combination %q is shared by %d people, fewer than k=%d", mt.Name, strings.ReplaceAll(key, "\x00", " | "), n, k)
 		}
 		hist[fmt.Sprint(n)]++
-		sizeOf[key] = n
 		if kAchieved == 0 || n < kAchieved {
 			kAchieved = n
 		}
 	}
-	if n := len(zeroPeople); n >= k {
-		// The people with nothing known form a class of their own.
-		hist[fmt.Sprint(n)]++
-		sizeOf[""] = n
-		if kAchieved == 0 || n < kAchieved {
-			kAchieved = n
-		}
+	if len(classes) == 0 {
+		t.Errorf("%s: every record was suppressed: the check proves little", mt.Name)
 	}
 	if diff := cmp.Diff(hist, r.ClassSizeHistogram); diff != "" {
 		t.Errorf("%s: class size histogram mismatch (-recomputed +manifest):\n%s", mt.Name, diff)
@@ -84,33 +99,38 @@ func checkKAnonymity(t *testing.T, mt export.ManifestTable, rows []qiRow, qiName
 	if r.KAchieved != kAchieved {
 		t.Errorf("%s: manifest k_achieved %d, recomputed %d", mt.Name, r.KAchieved, kAchieved)
 	}
+	count := func(m map[string]map[string]bool, name, person string) {
+		if m[name] == nil {
+			m[name] = map[string]bool{}
+		}
+		m[name][person] = true
+	}
 	gen, sup := map[string]map[string]bool{}, map[string]map[string]bool{}
-	var below, counted int
+	var below, kept int
 	for i, row := range rows {
 		for j, name := range qiNames {
 			if row.original[j] == "" {
 				continue
 			}
 			if suppressed[i] {
-				if sup[name] == nil {
-					sup[name] = map[string]bool{}
-				}
-				sup[name][row.person] = true
+				count(sup, name, row.person)
 			} else if row.published[j] != row.original[j] {
-				if gen[name] == nil {
-					gen[name] = map[string]bool{}
-				}
-				gen[name][row.person] = true
+				count(gen, name, row.person)
 			}
 		}
-		if !suppressed[i] && !(allNull(row.published) && len(zeroPeople) < k) {
-			counted++
-			if sizeOf[strings.Join(row.published, "\x00")] < 2*k {
+		for j, name := range linkedNames {
+			if suppressed[i] && j < len(row.linked) && row.linked[j] != "" {
+				count(sup, name, row.person)
+			}
+		}
+		if !suppressed[i] {
+			kept++
+			if len(classes[join(row.published, row.linked)]) < 2*k {
 				below++
 			}
 		}
 	}
-	for _, name := range qiNames {
+	for _, name := range append(qiNames, linkedNames...) {
 		if got, want := r.SuppressedPeople[name], len(sup[name]); got != want {
 			t.Errorf("%s.%s: manifest says %d people suppressed, recomputed %d", mt.Name, name, got, want)
 		}
@@ -118,8 +138,8 @@ func checkKAnonymity(t *testing.T, mt export.ManifestTable, rows []qiRow, qiName
 			t.Errorf("%s.%s: manifest says %d people generalised, recomputed %d", mt.Name, name, got, want)
 		}
 	}
-	if counted > 0 {
-		if want := float64(below) / float64(counted); fmt.Sprintf("%.9f", want) != fmt.Sprintf("%.9f", r.ShareRecordsBelow2K) {
+	if kept > 0 {
+		if want := float64(below) / float64(kept); fmt.Sprintf("%.9f", want) != fmt.Sprintf("%.9f", r.ShareRecordsBelow2K) {
 			t.Errorf("%s: share below 2k: manifest %v, recomputed %v", mt.Name, r.ShareRecordsBelow2K, want)
 		}
 	}
@@ -168,10 +188,7 @@ func TestKAnonymityOnRealOutput(t *testing.T) {
 			o := byPseudonym[p]
 			qr = append(qr, qiRow{person: p, published: []string{bands[i], genders[i], countries[i]}, original: []string{o.band, o.gender, o.country}})
 		}
-		checkKAnonymity(t, tableOf[export.TableLearners], qr, []string{"age_band", "gender", "country_code"})
-		if tableOf[export.TableLearners].Risk.KAchieved == 0 {
-			t.Errorf("every learner was suppressed: the check proves little")
-		}
+		checkKAnonymity(t, tableOf[export.TableLearners], qr, []string{"age_band", "gender", "country_code"}, nil)
 	})
 
 	t.Run("SurveyDemographics", func(t *testing.T) {
@@ -199,6 +216,13 @@ func TestKAnonymityOnRealOutput(t *testing.T) {
 			byResponse[ps.Pseudonym(deidentify.KindResponse, id)] = o
 		}
 		rows.Close()
+		// What the learners table published about each person.
+		lt := a.tables[export.TableLearners]
+		linked := map[string][]string{}
+		lIDs, lBands, lGenders, lCountries := stringColumn(t, lt, "learner_id"), stringColumn(t, lt, "age_band"), stringColumn(t, lt, "gender"), stringColumn(t, lt, "country_code")
+		for i, p := range lIDs {
+			linked[p] = []string{lBands[i], lGenders[i], lCountries[i]}
+		}
 		tbl := a.tables[export.TableSurveyDemographics]
 		cols := map[string][]string{}
 		for _, c := range []string{"response_id", "learner_id", "age_band", "gender", "country_code", "education_level"} {
@@ -212,9 +236,11 @@ func TestKAnonymityOnRealOutput(t *testing.T) {
 			}
 			qr = append(qr, qiRow{person: o.learner,
 				published: []string{cols["age_band"][i], cols["gender"][i], cols["country_code"][i], cols["education_level"][i]},
-				original:  []string{o.band, o.gender, o.country, o.edu}})
+				original:  []string{o.band, o.gender, o.country, o.edu},
+				linked:    linked[o.learner]})
 		}
-		checkKAnonymity(t, tableOf[export.TableSurveyDemographics], qr, []string{"age_band", "gender", "country_code", "education_level"})
+		checkKAnonymity(t, tableOf[export.TableSurveyDemographics], qr, []string{"age_band", "gender", "country_code", "education_level"},
+			[]string{"learners.age_band", "learners.gender", "learners.country_code"})
 	})
 
 	t.Run("NoSensitiveValueWithoutConsent", func(t *testing.T) {
