@@ -96,6 +96,8 @@ func TestErrorMapping(t *testing.T) {
 		{"WrongScheme", "GET", "/v1/exports", "Basic YTpi", "", 401, "unauthenticated"},
 		{"PartnerWithoutCourses", "POST", "/v1/partners", b.admin, `{"id":"p1","name":"P","dua":{"reference":"r","allowed_tables":["grades"]}}`, 400, "invalid"},
 		{"TokenUnknownRole", "POST", "/v1/tokens", b.admin, `{"name":"n","role":"root"}`, 400, "invalid"},
+		{"AgreementLowersK", "POST", "/v1/partners", b.admin, `{"id":"p1","name":"P","courses":["c"],"dua":{"reference":"r","allowed_tables":["grades"],"k":3}}`, 400, "invalid"},
+		{"AgreementUnknownPrecision", "POST", "/v1/partners", b.admin, `{"id":"p1","name":"P","courses":["c"],"dua":{"reference":"r","allowed_tables":["grades"],"finest_time_precision":"minute"}}`, 400, "invalid"},
 		{"TokenPartnerUnknown", "POST", "/v1/tokens", b.admin, `{"name":"n","role":"researcher","partner_id":"ghost"}`, 404, "not_found"},
 	}
 	for _, tt := range tests {

@@ -302,8 +302,11 @@ func (s *Service) CreatePartner(ctx context.Context, p Principal, partner Partne
 	if _, err := deidentify.ParsePrecision(partner.DUA.FinestTimePrecision); err != nil {
 		return nil, Errorf(EINVALID, "dua.finest_time_precision: must be second, hour or day")
 	}
-	if partner.DUA.K != 0 && partner.DUA.K < 2 {
-		return nil, Errorf(EINVALID, "dua.k: must be at least 2")
+	if partner.DUA.K != 0 && partner.DUA.K < DefaultK {
+		return nil, Errorf(EINVALID, "dua.k: an agreement may raise k above the platform's %d, not lower it", DefaultK)
+	}
+	if partner.DUA.L < 0 {
+		return nil, Errorf(EINVALID, "dua.l: must not be negative")
 	}
 	if s.Source != nil {
 		all, err := s.Source.Courses(ctx, partner.Courses)

@@ -91,3 +91,16 @@ func TestExclusionReason(t *testing.T) {
 		})
 	}
 }
+
+func TestCreatePartnerRefusesWeakerAgreement(t *testing.T) {
+	svc := &Service{}
+	admin := Principal{ID: "a", Role: RoleAdmin}
+	_, err := svc.CreatePartner(t.Context(), admin, Partner{ID: "p1", Name: "P", Courses: []string{"c"}, DUA: DUA{K: 3}})
+	if ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), "dua.k") {
+		t.Errorf("k=3: err = %v, want invalid naming dua.k", err)
+	}
+	_, err = svc.CreatePartner(t.Context(), admin, Partner{ID: "p1", Name: "P", Courses: []string{"c"}, DUA: DUA{FinestTimePrecision: "minute"}})
+	if ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), "finest_time_precision") {
+		t.Errorf("minute precision: err = %v, want invalid naming dua.finest_time_precision", err)
+	}
+}

@@ -76,6 +76,9 @@ agreement is checked: the operator answers for the request.`,
 			if err := export.ValidateRequest(&req, p, time.Now()); err != nil {
 				return err
 			}
+			if k < 2 {
+				return fmt.Errorf("--k: must be at least 2")
+			}
 			b := &export.Builder{Source: src, Master: master, Encoder: parquetEncoder, FileExt: ".parquet", Log: g.logger()}
 			in := export.BuildInput{ExportID: export.NewID("exp_"), PartnerID: partner, Request: req, KeyVersion: keyVersion, DUA: p.DUA}
 			total, err := b.Estimate(ctx, in)
@@ -106,7 +109,7 @@ agreement is checked: the operator answers for the request.`,
 	f.IntVar(&keyVersion, "key-version", 1, "pseudonym key version")
 	f.StringVar(&precision, "time-precision", "hour", "timestamp precision: second, hour or day")
 	f.IntVar(&shiftDays, "date-shift-days", 0, "shift each learner's dates by a keyed offset of up to N days (0: off)")
-	f.IntVar(&k, "k", export.DefaultK, "k-anonymity level of quasi-identifiers")
+	f.IntVar(&k, "k", export.DefaultK, "k-anonymity level of quasi-identifiers (below 5 only for tests and agreements that say so)")
 	f.IntVar(&l, "l", export.DefaultL, "l-diversity of sensitive columns")
 	f.StringVar(&out, "out", "", "output directory (required)")
 	_ = cmd.MarkFlagRequired("partner")
