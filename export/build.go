@@ -349,6 +349,8 @@ type outColumn struct {
 	qi string
 	// sensitive marks a sensitive category (l-diversity applies).
 	sensitive bool
+	// findings counts the scrubber's findings by type (free text only).
+	findings map[string]int64
 }
 
 // plan derives the output columns of a table from the policy and request.
@@ -388,9 +390,14 @@ func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn
 				continue
 			}
 			oc.treatment = "free text: emails, phones, URLs, IPs, handles, street addresses and the names, usernames, cities and postal codes of everyone in the course replaced by [TYPE] tokens"
+			counts := map[string]int64{}
+			oc.findings = counts
 			oc.value = func(sr *SourceRow) any {
 				if s, ok := sr.Row[i].(string); ok {
-					text, _ := bc.scrubber.Scrub(s)
+					text, found := bc.scrubber.Scrub(s)
+					for _, f := range found {
+						counts[f.Type]++
+					}
 					return text
 				}
 				return nil
@@ -608,6 +615,11 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 	}
 	if bc.progress != nil {
 		bc.progress(bc.visited)
+	}
+	for i, oc := range plan {
+		if oc.findings != nil {
+			mt.Columns[i].Findings = oc.findings
+		}
 	}
 	mt.Size, mt.SHA256 = size, sum
 	return mt, nil

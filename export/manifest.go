@@ -67,6 +67,9 @@ type ManifestColumn struct {
 	Nullable  bool   `json:"nullable"`
 	Doc       string `json:"doc"`
 	Treatment string `json:"treatment"`
+	// Findings counts, for a scrubbed free-text column, what the scrubber
+	// replaced, by type.
+	Findings map[string]int64 `json:"findings,omitempty"`
 }
 
 // Files lists the dataset and documentation files of the manifest.

@@ -595,6 +595,34 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("ManifestCountsFindingsPerColumn", func(t *testing.T) {
+		for _, mt := range a.manifest.Tables {
+			if mt.Name != export.TableForumPosts {
+				continue
+			}
+			for _, c := range mt.Columns {
+				if c.Name != "body" {
+					continue
+				}
+				// The fixtures plant emails, phones and roster names in posts.
+				for _, typ := range []string{deidentify.FindingEmail, deidentify.FindingPhone, deidentify.FindingPerson} {
+					if c.Findings[typ] == 0 {
+						t.Errorf("forum_posts.body: no %s findings counted: %v", typ, c.Findings)
+					}
+				}
+				var n int64
+				for _, v := range allValues(a.tables[mt.Name]) {
+					n += int64(strings.Count(v, "[EMAIL]"))
+				}
+				if n < c.Findings[deidentify.FindingEmail] {
+					t.Errorf("%d [EMAIL] tokens in forum posts, fewer than the %d findings counted in the body alone", n, c.Findings[deidentify.FindingEmail])
+				}
+				return
+			}
+		}
+		t.Error("no forum_posts.body column in the manifest")
+	})
+
 	t.Run("TimestampsTruncatedToTheHour", func(t *testing.T) {
 		if a.manifest.TimePrecision != "hour" {
 			t.Errorf("manifest time precision %q, want the default hour", a.manifest.TimePrecision)

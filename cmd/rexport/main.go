@@ -63,6 +63,7 @@ func newRootCmd() *cobra.Command {
 		newTokenCmd(g),
 		newKeysCmd(g),
 		newAuditCmd(g),
+		newScrubCmd(),
 	)
 	return root
 }
