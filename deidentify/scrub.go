@@ -24,6 +24,20 @@ const (
 	// postal code and city.
 	FindingPostalCode = "POSTAL_CODE"
 	FindingLocation   = "LOCATION"
+	// FindingCreditCard is a payment card number that passes the Luhn check.
+	FindingCreditCard = "CREDIT_CARD"
+	// FindingIBAN is an international bank account number with valid check
+	// digits.
+	FindingIBAN = "IBAN"
+	// FindingNationalID is a US Social Security number, a UK National
+	// Insurance number or a Brazilian CPF.
+	FindingNationalID = "NATIONAL_ID"
+	// FindingAge is an age the writer discloses ("I'm 45"); the span is the
+	// number with any "years old" or "y/o" after it.
+	FindingAge = "AGE"
+	// FindingDateOfBirth is a date after a cue such as "born on" or "DOB";
+	// the span is the date alone.
+	FindingDateOfBirth = "DATE_OF_BIRTH"
 )
 
 // Finding is one piece of personal data found in a text: its type (one of
@@ -61,7 +75,7 @@ type Person struct {
 // concurrent use by multiple goroutines after construction.
 type Scrubber struct {
 	roster    rosterIndex
-	detectors []detector
+	detectors []gatedDetector
 	// tokens are the replacement tokens a Scrub output may contain. Scrub
 	// never changes them, which together with re-scanning its own output
 	// makes it idempotent.
@@ -86,10 +100,16 @@ type match struct {
 const (
 	rankEmail int8 = iota
 	rankURL
+	rankCard
+	rankIBAN
+	rankNationalID
 	rankIP
 	rankPhone
+	rankDateOfBirth
+	rankAge
 	rankHandle
 	rankPerson
+	rankCuedPerson
 	rankUsername
 	rankAddress
 	rankPlace
@@ -108,6 +128,11 @@ var genericTokens = map[string]string{
 	FindingStreetAddress: "[STREET_ADDRESS]",
 	FindingPostalCode:    "[POSTAL_CODE]",
 	FindingLocation:      "[LOCATION]",
+	FindingCreditCard:    "[CREDIT_CARD]",
+	FindingIBAN:          "[IBAN]",
+	FindingNationalID:    "[NATIONAL_ID]",
+	FindingAge:           "[AGE]",
+	FindingDateOfBirth:   "[DATE_OF_BIRTH]",
 }
 
 // maxPersonToken bounds a roster token's length.
@@ -134,12 +159,27 @@ func NewScrubber(roster []Person) *Scrubber {
 		sc.addToken(tok)
 		return tok
 	})
-	sc.detectors = []detector{findEmails, findURLs, findIPs, findPhones, findHandles, findStreetAddresses}
+	sc.detectors = []gatedDetector{
+		{findEmails, nil},
+		{findURLs, nil},
+		{findIPs, needsDigits(1)},
+		{findPhones, needsDigits(minPhoneDigits)},
+		{findHandles, needsAt},
+		{findStreetAddresses, needsUpperDigit},
+		{findCreditCards, needsDigits(13)},
+		{findIBANs, needsLettersDigit},
+		{findSSNsAndCPFs, needsDigits(9)},
+		{findNINOs, needsLettersDigit},
+		{findAges, needsDigits(1)},
+		{findDatesOfBirth, needsDigits(1)},
+		{findPostalCodes, needsDigits(1)}, // "N9B 3T6" has no longer digit run
+		{findCuedNames, needsUpper},
+	}
 	if !sc.roster.empty() {
-		sc.detectors = append(sc.detectors, sc.roster.find)
+		sc.detectors = append(sc.detectors, gatedDetector{sc.roster.find, nil})
 	}
 	if places := buildPlaceIndex(roster); !places.empty() {
-		sc.detectors = append(sc.detectors, places.find)
+		sc.detectors = append(sc.detectors, gatedDetector{places.find, nil})
 	}
 	return sc
 }
@@ -236,8 +276,11 @@ func (sc *Scrubber) scrub(text string, maxPasses int) (out string, findings []Fi
 // the replacement tokens already in s, sorted by start.
 func (sc *Scrubber) detect(s string) []match {
 	var ms []match
+	tr := scanTraits(s)
 	for _, d := range sc.detectors {
-		ms = d(s, ms)
+		if d.needs == nil || d.needs(&tr) {
+			ms = d.find(s, ms)
+		}
 	}
 	if len(ms) == 0 {
 		return nil
@@ -346,6 +389,10 @@ func mergeMatches(ms []match) []match {
 		last := &out[len(out)-1]
 		if m.start < last.end {
 			last.end = max(last.end, m.end)
+			if last.typ == FindingPerson && m.typ == FindingPerson && m.rank < last.rank {
+				// A roster name inside a cued one keeps its own token.
+				last.token, last.rank = m.token, m.rank
+			}
 			continue
 		}
 		out = append(out, m)

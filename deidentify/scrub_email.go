@@ -1,6 +1,10 @@
 package deidentify
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // The EMAIL detector finds addresses written plainly ("ana@example.com"),
 // with spaces around the "@" ("ana @ example.com") and obfuscated
@@ -138,13 +142,19 @@ func parseDomain(s string, i int, obf bool) domain {
 	p, pendingObf := i, false
 	for p-i < maxDomainLen {
 		q := p
-		for q < len(s) && isLabelChar(s[q]) {
-			q++
+		for q < len(s) {
+			if isLabelChar(s[q]) {
+				q++
+			} else if n := letterRuneLen(s, q); n > 0 {
+				q += n // internationalised label ("zürich-lernen", "例え")
+			} else {
+				break
+			}
 		}
 		for q > p && s[q-1] == '-' {
 			q--
 		}
-		if q == p || !isAlnum(s[p]) {
+		if q == p || !isAlnum(s[p]) && letterRuneLen(s, p) == 0 {
 			return d
 		}
 		d.labels++
@@ -184,8 +194,14 @@ func parseLocal(s string, end int) int {
 	start, p := end, end
 	for end-p < maxLocalLen {
 		q := p
-		for q > 0 && end-q < maxLocalLen && isLocalChar(s[q-1]) {
-			q--
+		for q > 0 && end-q < maxLocalLen {
+			if isLocalChar(s[q-1]) {
+				q--
+			} else if n := letterRuneLenBefore(s, q); n > 0 {
+				q -= n // "françois.m@..."
+			} else {
+				break
+			}
 		}
 		if q == p {
 			break
@@ -314,10 +330,65 @@ func findHandles(s string, dst []match) []match {
 			}
 			k += n
 		}
-		if letters > 0 && k-j <= 64 {
+		if letters > 0 && k-j <= 64 && !codeAnnotation(s, j, k) {
 			dst = append(dst, match{start: j, end: k, typ: FindingHandle, token: "[HANDLE]", rank: rankHandle})
 			i = k - 1
 		}
 	}
 	return dst
+}
+
+// notHandles are @words that name no person: group mentions, and the
+// annotations and decorators of common languages.
+var notHandles = wordSet("everyone here channel all " +
+	"override test beforeeach aftereach beforeall afterall before after deprecated suppresswarnings functionalinterface " +
+	"autowired component service repository controller restcontroller bean entity table column id transactional " +
+	"getmapping postmapping requestmapping pathvariable requestbody param returns throws author since see " +
+	"staticmethod classmethod property dataclass abstractmethod cache lru_cache wraps contextmanager " +
+	"total_ordering overload")
+
+// codeAnnotation reports whether the @word at s[j:k] is code rather than a
+// mention: a known annotation or decorator, a decorator call
+// ("@app.route(", "@dataclass(frozen=True)"), or anything inside a fenced
+// or inline code block.
+func codeAnnotation(s string, j, k int) bool {
+	word := strings.ToLower(s[j+1 : k])
+	if notHandles[word] {
+		return true
+	}
+	if k < len(s) && s[k] == '(' {
+		return true // "@app.route(...)", "@dataclass(frozen=True)"
+	}
+	// Inside a code block: an odd number of ``` fences, or of single
+	// backticks on the same line, before the @.
+	if strings.Count(s[:j], "```")%2 == 1 {
+		return true
+	}
+	line := s[strings.LastIndexByte(s[:j], '\n')+1 : j]
+	return strings.Count(line, "`")%2 == 1
+}
+
+// letterRuneLen returns the length of the non-ASCII letter or digit rune at
+// s[i], or 0: internationalised addresses use them in both parts.
+func letterRuneLen(s string, i int) int {
+	if i >= len(s) || s[i] < utf8.RuneSelf {
+		return 0
+	}
+	r, n := utf8.DecodeRuneInString(s[i:])
+	if r == utf8.RuneError || !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) {
+		return 0
+	}
+	return n
+}
+
+// letterRuneLenBefore is letterRuneLen for the rune ending at s[i].
+func letterRuneLenBefore(s string, i int) int {
+	if i <= 0 || s[i-1] < utf8.RuneSelf {
+		return 0
+	}
+	r, n := utf8.DecodeLastRuneInString(s[:i])
+	if r == utf8.RuneError || !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) {
+		return 0
+	}
+	return n
 }

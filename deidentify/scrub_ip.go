@@ -17,12 +17,51 @@ func ipLeftStop(c byte) bool { return isAlnum(c) || c == '_' || c == '.' || c ==
 
 func isIPChar(c byte) bool { return isHexDigit(c) || c == ':' || c == '.' }
 
+// ipTrigger marks the bytes every address holds: digits and colons.
+var ipTrigger = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t[':'] = true
+	return t
+}()
+
 func findIPs(s string, dst []match) []match {
 	for i := 0; i < len(s); {
+		// Jump to the next digit or colon, then back to the start of its
+		// run of address characters.
+		p := i
+		for p < len(s) && !ipTrigger[s[p]] {
+			p++
+		}
+		if p == len(s) {
+			break
+		}
+		for p > i && isIPChar(s[p-1]) {
+			p--
+		}
+		i = p
 		c := s[i]
 		if !isHexDigit(c) && c != ':' || i > 0 && ipLeftStop(s[i-1]) {
+			// Move on to the next byte that could start an address, so
+			// that the back-up above never revisits this one.
 			i++
+			for i < len(s) && isIPChar(s[i]) && ipLeftStop(s[i-1]) {
+				i++
+			}
 			continue
+		}
+		if isAlpha(c) {
+			// A word: an address only if a colon follows its letters and
+			// digits ("fe80::1"); skip it otherwise.
+			j := i
+			for j < len(s) && isAlnum(s[j]) {
+				j++
+			}
+			if j >= len(s) || s[j] != ':' {
+				i = j
+				continue
+			}
 		}
 		j := i
 		for j < len(s) && isIPChar(s[j]) {
@@ -37,7 +76,14 @@ func findIPs(s string, dst []match) []match {
 			continue
 		}
 		if n := ipLength(s[i:j]); n > 0 {
-			dst = append(dst, match{start: i, end: i + n, typ: FindingIP, token: "[IP]", rank: rankIP})
+			start, end := i, i+n
+			end = ipZone(s, start, end)
+			// "[2001:db8::1]:8443": the brackets and port belong to it.
+			if start > 0 && s[start-1] == '[' && end < len(s) && s[end] == ']' {
+				start, end = start-1, ipPort(s, end+1)
+			}
+			dst = append(dst, match{start: start, end: end, typ: FindingIP, token: "[IP]", rank: rankIP})
+			j = max(j, end)
 		}
 		i = max(j, i+1)
 	}
@@ -47,7 +93,7 @@ func findIPs(s string, dst []match) []match {
 // ipLength returns the length of the address at the start of run (a run of
 // hex digits, colons and dots), or 0 if there is none.
 func ipLength(run string) int {
-	for _, cand := range []string{run, strings.TrimRight(run, ".:")} {
+	for _, cand := range []string{strings.TrimRight(run, ".:"), run} {
 		colons := strings.Count(cand, ":")
 		switch {
 		case colons >= 2:
@@ -55,8 +101,11 @@ func ipLength(run string) int {
 				return len(cand)
 			}
 		case colons == 1:
-			// "10.0.0.1:8080": the address without its port.
+			// "10.0.0.1:8080": the address with its port.
 			if k := strings.IndexByte(cand, ':'); isIPv4(cand[:k]) {
+				if p := cand[k+1:]; len(p) >= 1 && len(p) <= 5 && strings.Trim(p, "0123456789") == "" {
+					return len(cand)
+				}
 				return k
 			}
 		case isIPv4(cand):
@@ -105,4 +154,39 @@ func isIPv6(s string) bool {
 	}
 	a, err := netip.ParseAddr(s)
 	return err == nil && a.Is6()
+}
+
+// ipZone extends an IPv6 address ending at end through a zone index
+// ("fe80::1%eth0", "%wlp2s0").
+func ipZone(s string, start, end int) int {
+	if end+1 >= len(s) || s[end] != '%' || !strings.Contains(s[start:end], ":") {
+		return end
+	}
+	k := end + 1
+	for k < len(s) && (isAlnum(s[k]) || s[k] == '_' || s[k] == '-' || s[k] == '.') {
+		k++
+	}
+	for k > end+1 && s[k-1] == '.' {
+		k-- // a sentence's full stop
+	}
+	if k == end+1 {
+		return end
+	}
+	return k
+}
+
+// ipPort extends a bracketed address ending at end (after "]") through
+// ":port".
+func ipPort(s string, end int) int {
+	if end >= len(s) || s[end] != ':' {
+		return end
+	}
+	k := end + 1
+	for k < len(s) && k-end <= 5 && isDigit(s[k]) {
+		k++
+	}
+	if k == end+1 {
+		return end
+	}
+	return k
 }

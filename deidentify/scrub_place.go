@@ -115,12 +115,38 @@ func matchWords(s string, i int, words []string, scratch *[]byte) (int, bool) {
 // Street keywords, folded. A suffix keyword ends an English address
 // ("12 Baker Street"); a prefix keyword starts a Romance or Slavic one
 // ("Calle Mayor 12", "103 Rue de la Paix"); a compound ending closes a
-// Germanic or Nordic street name ("Hauptstraße 47", "Storgata 5").
+// Germanic, Dutch or Nordic street name ("Hauptstraße 47", "Storgata 5",
+// "Keizersgracht 93"). French, Italian, Spanish and Portuguese write the
+// keyword in lower case after the number ("22 avenue des Tilleuls"), so a
+// lower-case keyword counts there only.
 var (
-	streetSuffixes = wordSet("street st road rd avenue ave lane ln drive dr boulevard blvd way court ct place pl terrace close crescent square sq highway hwy parkway")
-	streetPrefixes = wordSet("calle rue rua via ulica ul avenida av avenue boulevard plaza praca piazza carrer strada chemin allee rambla paseo")
-	streetCompound = []string{"strasse", "straße", "str", "gasse", "weg", "platz", "allee", "gata", "gatan", "gate", "vej", "veien", "vagen", "straat", "laan", "utca", "ring", "damm"}
+	streetSuffixes = wordSet("street st road rd avenue ave lane ln drive dr boulevard blvd way court ct place pl terrace tce close crescent cres square sq highway hwy parkway pkwy mews grove gardens row walk circle cir alley marg")
+	streetPrefixes = wordSet("calle rue rua via viale ulica ul avenida av avda avenue boulevard bd plaza praca piazza piazzale corso largo carrer strada chemin allee rambla paseo travessa alameda estrada rodovia camino carretera ronda impasse quai cours")
+	lowerPrefixes  = wordSet("rue avenue boulevard bd allee chemin impasse place quai cours route via viale piazza piazzale corso largo calle avenida rua travessa strada carrer")
+	// abbrevPrefixes may be written with a dot: "Av. Atlântica".
+	abbrevPrefixes = wordSet("av avda ave ul bd")
+	streetCompound = []string{"strasse", "straße", "str", "gasse", "weg", "platz", "allee", "gata", "gatan", "gate", "vej", "veien", "vagen", "straat", "laan", "utca", "damm", "gracht", "kade", "singel", "plein", "dijk", "steeg", "ufer", "chaussee", "gade"}
 	nameParticles  = wordSet("de la del do da di des du dos das von van der den le el al y of the")
+	// streetParticles may stand inside a street or place name.
+	streetParticles = wordSet("de la del do da di des du dos das los las lo le el al y e et of the von van der den ten ter het dei della delle degli dello sur")
+	// localityWords name an Indian or Nigerian locality after a flat or
+	// plot number ("Flat 2, Sai Residency", "House No. 5, Gandhi Nagar").
+	localityWords = wordSet("nagar colony residency apartments layout enclave vihar estate society towers heights")
+	// unitWords start a flat, plot or house number before the street.
+	unitWords = wordSet("flat apt apartment unit suite ste plot house door shop no apto")
+	// directions may follow a street ("Jasper Avenue NW", "130 Pte.").
+	directions    = wordSet("n s e w ne nw se sw north south east west o ouest est nord sud pte ote nte sur norte poniente oriente")
+	dotDirections = wordSet("pte ote nte")
+	// counterNouns number things in a course, not houses: "chapter 3
+	// Place value", "Lecture 4, Avenue of approach".
+	counterNouns = wordSet("chapter ch lecture section sec unit week module question q exercise ex problem task part page p lesson step level figure fig table slide video episode season assignment quiz test homework hw version v route grade class day item lab tutorial room exam track box top")
+	// yearWords before a year-like number ("in 1990 Main Street was
+	// rebuilt") make it a year.
+	yearWords = wordSet("in since by until till from during circa before after around of")
+	// placePrepositions may follow an address: "Hauptstraße 5 in Berlin".
+	placePrepositions = wordSet("in im at near by i på en a à au und and or")
+	// partStopWords do not start a district or city part after a comma.
+	partStopWords = wordSet("i we you he she they it the a an my our your his her their thanks thank please cheers best regards hi hello see but and or so if also then just this that there here what when where which who how")
 )
 
 func wordSet(s string) map[string]bool {
@@ -131,18 +157,25 @@ func wordSet(s string) map[string]bool {
 	return m
 }
 
-// wordSpan is a word's byte range.
-type wordSpan struct{ a, b int }
-
 // maxStreetWords bounds the name words between a house number and its
-// street keyword.
-const maxStreetWords = 4
+// street keyword; maxTailParts and maxPartWords bound the district, city,
+// state and postcode parts that follow an address.
+const (
+	maxStreetWords = 4
+	maxTailParts   = 5
+	maxPartWords   = 5
+)
 
 // findStreetAddresses finds street addresses: a house number and a street
-// name with a street keyword, plus a following ", postcode City".
+// name with a street keyword, in the order of the country, with any flat
+// or plot number before them and the district, city, state and postcode
+// after them. Flat and plot numbers with a locality and postcode ("Flat 2,
+// Sai Residency, Mumbai 400020"), Dutch and German streets without a
+// keyword but with a postcode ("Lange Voorhout 170, 1015 CJ Amsterdam")
+// and Japanese block numbers ("1-2-3 Shibuya, Shibuya-ku") count too. It
+// looks only at capitalised words, numbers and lower-case words right
+// after a number.
 func findStreetAddresses(s string, dst []match) []match {
-	var recent [maxStreetWords + 2]wordSpan // ring of the last words
-	n := 0
 	var scratch []byte
 	for i := 0; ; {
 		a, b := nextWord(s, i)
@@ -150,104 +183,511 @@ func findStreetAddresses(s string, dst []match) []match {
 			return dst
 		}
 		i = b
-		recent[n%len(recent)] = wordSpan{a, b}
-		n++
-		if r, _ := runeAt(s, a); !unicode.IsUpper(r) {
-			continue
-		}
-		scratch = appendFolded(scratch[:0], s[a:b])
-		w := string(scratch)
 		start, end := -1, -1
-		switch {
-		case streetSuffixes[w] || isCompoundStreet(w):
-			// number, name words, keyword; or compound then number.
-			minNames := 1 // "12 Baker Street"
-			if isCompoundStreet(w) {
-				minNames = 0 // "47 Hauptstraße"
-			}
-			if k := houseNumberBefore(s, &recent, n, minNames); k >= 0 {
-				start, end = k, b
-			} else if isCompoundStreet(w) {
-				if na, nb := nextWord(s, b); na >= 0 && na-b <= 2 && !strings.ContainsAny(s[b:na], ".,;\n") && isHouseNumber(s, na, nb) {
-					start, end = a, nb
-				}
-			}
-		case streetPrefixes[w]:
-			// keyword, name words, then a number before or after.
-			e := b
-			named := 0
-			for j := e; named < maxStreetWords; {
-				na, nb := nextWord(s, j)
-				if na < 0 || na-j > 2 || strings.ContainsAny(s[j:na], ".,;\n") {
-					break
-				}
-				r, _ := runeAt(s, na)
-				scratch = appendFolded(scratch[:0], s[na:nb])
-				if !unicode.IsUpper(r) && !nameParticles[string(scratch)] {
-					break
-				}
-				e, j = nb, nb
-				if unicode.IsUpper(r) {
-					named++
-				}
-			}
-			if named == 0 {
+		if isDigit(s[a]) {
+			start, end = keywordlessAddress(s, a, b)
+		} else {
+			r, _ := runeAt(s, a)
+			upper := unicode.IsUpper(r)
+			if !upper && (b-a > 10 || !afterHouseNumber(s, a)) {
 				continue
 			}
-			if na, nb := nextWord(s, e); na >= 0 && na-e <= 2 && !strings.ContainsAny(s[e:na], ".,;\n") && isHouseNumber(s, na, nb) {
-				start, end = a, nb
-			} else if k := houseNumberBefore(s, &recent, n, 0); k >= 0 {
-				start, end = k, e
-			}
-			if start >= 0 {
-				i = end
-			}
+			scratch = appendFolded(scratch[:0], s[a:b])
+			start, end = streetAt(s, a, b, scratch, upper)
 		}
 		if start < 0 {
 			continue
 		}
-		end = extendWithPostcode(s, end)
 		dst = append(dst, match{start: start, end: end, typ: FindingStreetAddress, token: genericTokens[FindingStreetAddress], rank: rankAddress})
 		i = max(i, end)
 	}
 }
 
-func isCompoundStreet(w string) bool {
-	for _, suf := range streetCompound {
-		if strings.HasSuffix(w, suf) && len(w) > len(suf)+2 {
+// afterHouseNumber reports cheaply whether the word at a directly follows
+// a house number ("12 rue", "12b rue", "94 bis rue").
+func afterHouseNumber(s string, a int) bool {
+	if a < 2 || s[a-1] != ' ' {
+		return false
+	}
+	if isDigit(s[a-2]) || a >= 3 && isAlpha(s[a-2]) && isDigit(s[a-3]) {
+		return true
+	}
+	if c := s[a-2]; c != 's' && c != 'r' {
+		return false
+	}
+	for _, w := range [...]string{" bis ", " ter ", " quater "} {
+		if p := a - len(w); p >= 1 && s[p:a] == w && isDigit(s[p-1]) {
 			return true
 		}
 	}
 	return false
 }
 
-// houseNumberBefore looks back from the word before the current one (the
-// keyword is recent[n-1]) over capitalised name words for a house number
-// and returns where it starts, or -1. minNames is how many name words must
-// separate number and keyword.
-func houseNumberBefore(s string, recent *[maxStreetWords + 2]wordSpan, n, minNames int) int {
+// streetAt tries the address whose street keyword, flat word or block
+// letter is the word s[a:b] (folded f).
+func streetAt(s string, a, b int, f []byte, upper bool) (int, int) {
+	kind := streetKinds[string(f)]
+	compound := upper && isCompoundStreet(f)
+	if kind == 0 && !compound && !(upper && b-a == 1) {
+		return -1, -1
+	}
+	if upper && kind&kindSuffix != 0 || compound {
+		minNames := 1 // "12 Baker Street"
+		if compound {
+			minNames = 0 // "47 Hauptstraße"
+		}
+		if k := houseNumberBefore(s, a, minNames); k >= 0 {
+			return withTail(s, k, streetEnd(s, b))
+		}
+		if compound {
+			// "Hauptstraße 47", "Witte de Withstraat 144"
+			if na, nb := nextWord(s, b); na >= 0 && na-b <= 2 && !strings.ContainsAny(s[b:na], ".,;\n") && isHouseNumber(s, na, nb) && !countedAfter(s, nb) {
+				return withTail(s, particleNameBefore(s, a), streetEnd(s, nb))
+			}
+		}
+	}
+	if upper && kind&kindPrefix != 0 || !upper && kind&kindLowerPrefix != 0 {
+		if start, end := prefixStreet(s, a, b, f, upper); start >= 0 {
+			return start, end
+		}
+	}
+	if upper && kind&kindUnit != 0 || upper && b-a == 1 && b+1 < len(s) && s[b] == '-' && isDigit(s[b+1]) {
+		return unitAddress(s, a, b, f)
+	}
+	return -1, -1
+}
+
+// countedAfter reports whether the number ending at p counts what follows
+// it ("Aggregate 3 tables"): a lower-case word other than a preposition.
+func countedAfter(s string, p int) bool {
+	if p+1 >= len(s) || s[p] != ' ' || !isAlpha(s[p+1]) || isUpperASCII(s[p+1]) {
+		return false
+	}
+	a, b := nextWord(s, p+1)
+	return !placePrepositions[s[a:b]]
+}
+
+// prefixStreet reads a street that starts with its keyword: "Calle Mayor
+// 12", "Rua Augusta, 179", "Av. Constitución 130 Pte.", or after a house
+// number "12 rue de la Paix".
+func prefixStreet(s string, a, b int, f []byte, upper bool) (int, int) {
+	j := b
+	if upper && j+1 < len(s) && s[j] == '.' && s[j+1] == ' ' && abbrevPrefixes[string(f)] {
+		j++ // "Av. Atlântica"
+	}
+	e, named := b, 0
+	var scratch [64]byte
+	for named < maxStreetWords {
+		na, nb := nextWord(s, j)
+		if na < 0 || na-j > 2 || strings.ContainsAny(s[j:na], ".,;\n") {
+			break
+		}
+		r, _ := runeAt(s, na)
+		if unicode.IsUpper(r) {
+			named++
+		} else if !streetParticles[string(appendFolded(scratch[:0], s[na:nb]))] {
+			break
+		}
+		j = nb
+		if unicode.IsUpper(r) {
+			e = nb
+		}
+	}
+	if named == 0 {
+		return -1, -1
+	}
+	if upper {
+		if na, nb := nextWord(s, e); na >= 0 && isHouseNumber(s, na, nb) {
+			gap := s[e:na]
+			switch {
+			case na-e <= 2 && !strings.ContainsAny(gap, ".,;\n"):
+				return withTail(s, a, streetEnd(s, nb))
+			case (gap == ", " || gap == ",") && numberEndsPart(s, nb):
+				// "Rua Augusta, 179, apto 81", "Av. Atlântica, 143 - Copacabana"
+				return withTail(s, a, streetEnd(s, nb))
+			}
+		}
+	}
+	if k := houseNumberBefore(s, a, 0); k >= 0 {
+		return withTail(s, k, streetEnd(s, e))
+	}
+	return -1, -1
+}
+
+// numberEndsPart reports whether a house number ending at p closes its
+// part of the address: a comma, a spaced dash or the end of the sentence.
+func numberEndsPart(s string, p int) bool {
+	if p >= len(s) {
+		return true
+	}
+	switch s[p] {
+	case ',', ';', ')', '\n', '!', '?':
+		return true
+	case '.':
+		return p+1 >= len(s) || !isDigit(s[p+1])
+	case ' ':
+		return strings.HasPrefix(s[p:], " - ") || strings.HasPrefix(s[p:], " – ")
+	}
+	return false
+}
+
+// unitAddress reads an address that starts with a flat, plot or house
+// number, or an Indian block number ("D-102"), then a comma and parts:
+// "Flat 269, Sai Residency, Andheri West, Mumbai 400020", "Plot 108,
+// Admiralty Way, Lekki Phase 1, Lagos". The parts must name a street or
+// locality, or be two or more with a postcode.
+func unitAddress(s string, a, b int, f []byte) (int, int) {
+	numEnd := -1
+	if b-a == 1 && s[b] == '-' {
+		// "D-102"
+		e, _ := numberRun(s, b+1)
+		if e-b-1 > 4 || wordGoesOn(s, e) {
+			return -1, -1
+		}
+		numEnd = e
+	} else {
+		j := b
+		if string(f) == "no" {
+			if j >= len(s) || s[j] != '.' {
+				return -1, -1
+			}
+			j++
+		} else if na, nb := nextWord(s, j); na == j+1 && s[j] == ' ' && (nb-na == 2 && hasPrefixFold(s, na, "no") || hasPrefixFold(s, na, "number")) {
+			j = nb // "House No. 220"
+			if j < len(s) && s[j] == '.' {
+				j++
+			}
+		} else if string(f) == "house" || string(f) == "door" || string(f) == "shop" {
+			return -1, -1
+		}
+		if j >= len(s) || s[j] != ' ' {
+			return -1, -1
+		}
+		na, nb := nextWord(s, j)
+		if na != j+1 || !isHouseNumber(s, na, nb) {
+			return -1, -1
+		}
+		numEnd = nb
+	}
+	if numEnd >= len(s) || s[numEnd] != ',' {
+		return -1, -1
+	}
+	t := addressTail(s, numEnd)
+	if !t.keyword && !(t.postcode && t.parts >= 2) {
+		return -1, -1
+	}
+	return a, t.end
+}
+
+// keywordlessAddress reads a street without a keyword from its house
+// number at s[a:b]: capitalised name words before it and a postcode and
+// city after it ("Lange Voorhout 170, 1015 CJ Amsterdam", "Unter den
+// Linden 77, 10117 Berlin"), or a Japanese block number with a ward or
+// postcode after it ("1-2-3 Shibuya, Shibuya-ku, Tokyo 150-0002").
+func keywordlessAddress(s string, a, b int) (int, int) {
+	if b < len(s) && s[b] == '-' {
+		return japaneseAddress(s, a, b)
+	}
+	if b+2 >= len(s) || s[b] != ',' || s[b+1] != ' ' || !isDigit(s[b+2]) || !isHouseNumber(s, a, b) {
+		return -1, -1
+	}
+	if !postcodeCityAt(s, b+2) {
+		return -1, -1
+	}
+	start := -1
+	k := a
+	var scratch [64]byte
+	for n := 0; n < 3; n++ {
+		pa, pb := prevWord(s, k)
+		if pa < 0 || s[pb:k] != " " {
+			break
+		}
+		r, _ := runeAt(s, pa)
+		w := appendFolded(scratch[:0], s[pa:pb])
+		if unicode.IsUpper(r) {
+			if n == 0 && counterNouns[string(w)] {
+				return -1, -1
+			}
+			start = pa
+		} else if !streetParticles[string(w)] || start < 0 {
+			break
+		}
+		k = pa
+	}
+	if start < 0 {
+		return -1, -1
+	}
+	return start, addressTail(s, b).end
+}
+
+// postcodeCityAt reports whether a postcode and a capitalised city start
+// at i: "1015 CJ Amsterdam" (Dutch) or "10117 Berlin" (five digits).
+func postcodeCityAt(s string, i int) bool {
+	e, _ := numberRun(s, i)
+	switch e - i {
+	case 4:
+		if e+3 > len(s) || s[e] != ' ' || !isUpperASCII(s[e+1]) || !isUpperASCII(s[e+2]) || wordGoesOn(s, e+3) {
+			return false
+		}
+		e += 3
+	case 5:
+	default:
+		return false
+	}
+	if e+1 >= len(s) || s[e] != ' ' {
+		return false
+	}
+	r, _ := runeAt(s, e+1)
+	return unicode.IsUpper(r)
+}
+
+func isUpperASCII(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+// japaneseAddress reads "1-2-3 Shibuya, Shibuya-ku, Tokyo 150-0002" from
+// the block number at s[a:b]: chōme, block and house numbers of one to
+// three digits, a capitalised district, and parts of which one is a ward,
+// city or town ("-ku", "-shi", "-cho", "-machi") or a "123-4567" postcode.
+func japaneseAddress(s string, a, b int) (int, int) {
+	p := a
+	for n := 0; ; n++ {
+		e, _ := numberRun(s, p)
+		if e == p || e-p > 3 {
+			return -1, -1
+		}
+		p = e
+		if p < len(s) && s[p] == '-' && n < 2 {
+			p++
+			continue
+		}
+		if n < 2 {
+			return -1, -1
+		}
+		break
+	}
+	if p+1 >= len(s) || s[p] != ' ' {
+		return -1, -1
+	}
+	if r, _ := runeAt(s, p+1); !unicode.IsUpper(r) {
+		return -1, -1
+	}
+	_, nb := nextWord(s, p+1)
+	t := addressTail(s, nb)
+	if t.parts == 0 || !t.ward {
+		return -1, -1
+	}
+	return a, t.end
+}
+
+// withTail extends a street s[start:end] back over a flat or house number
+// and forward over its district, city, state and postcode.
+func withTail(s string, start, end int) (int, int) {
+	return unitLabelBefore(s, start), extendWithPostcode(s, end)
+}
+
+// unitLabelBefore extends the address starting at i back over "Flat 6, ",
+// "Apt 4B ", "No. " or "House No. ", and returns its new start.
+func unitLabelBefore(s string, i int) int {
+	pa, pb := prevWord(s, i)
+	if pa < 0 {
+		return i
+	}
+	gap := s[pb:i]
+	if gap == ". " && pb-pa == 2 && s[pa] == 'N' && s[pa+1] == 'o' {
+		// "No. 50 Ring Road", "House No. 5 ..."
+		start := pa
+		if qa, qb := prevWord(s, pa); qa >= 0 && s[qb:pa] == " " && isUnitLabel(s, qa, qb) {
+			start = qa
+		}
+		return start
+	}
+	if (gap == ", " || gap == " ") && isHouseNumber(s, pa, pb) {
+		if qa, qb := prevWord(s, pa); qa >= 0 && s[qb:pa] == " " && isUnitLabel(s, qa, qb) {
+			if string(s[qa:qb]) == "House" || s[qa:qb] == "Door" {
+				return i
+			}
+			return qa
+		}
+	}
+	return i
+}
+
+// isUnitLabel reports whether s[a:b] is a capitalised flat or unit word.
+func isUnitLabel(s string, a, b int) bool {
+	if b-a > 9 || !isUpperASCII(s[a]) {
+		return false
+	}
+	var buf [16]byte
+	return unitWords[string(appendFolded(buf[:0], s[a:b]))]
+}
+
+// particleNameBefore extends a compound street at a back over a name with
+// a particle: "Witte de Withstraat".
+func particleNameBefore(s string, a int) int {
+	start := a
+	k := a
+	var scratch [32]byte
+	sawParticle := false
+	for n := 0; n < 3; n++ {
+		pa, pb := prevWord(s, k)
+		if pa < 0 || s[pb:k] != " " {
+			break
+		}
+		r, _ := runeAt(s, pa)
+		w := appendFolded(scratch[:0], s[pa:pb])
+		if streetParticles[string(w)] && unicode.IsLower(r) {
+			sawParticle = true
+			k = pa
+			continue
+		}
+		if sawParticle && unicode.IsUpper(r) {
+			start = pa
+		}
+		break
+	}
+	return start
+}
+
+// Kinds of street keyword, looked up once per capitalised word.
+const (
+	kindSuffix uint8 = 1 << iota
+	kindPrefix
+	kindLowerPrefix
+	kindUnit
+)
+
+var (
+	streetKinds = func() map[string]uint8 {
+		m := map[string]uint8{}
+		for set, k := range map[*map[string]bool]uint8{&streetSuffixes: kindSuffix, &streetPrefixes: kindPrefix, &lowerPrefixes: kindLowerPrefix, &unitWords: kindUnit} {
+			for w := range *set {
+				m[w] |= k
+			}
+		}
+		return m
+	}()
+	// compoundLast marks the last bytes of the compound endings, a cheap
+	// first test.
+	compoundLast = func() (t [256]bool) {
+		for _, suf := range streetCompound {
+			t[suf[len(suf)-1]] = true
+		}
+		return t
+	}()
+)
+
+func isCompoundStreet(w []byte) bool {
+	if len(w) < 4 || !compoundLast[w[len(w)-1]] {
+		return false
+	}
+	for _, suf := range streetCompound {
+		if len(w) > len(suf)+2 && string(w[len(w)-len(suf):]) == suf {
+			return true
+		}
+	}
+	return false
+}
+
+// prevWord returns the word that ends at most four separator bytes before
+// i, or -1.
+func prevWord(s string, i int) (int, int) {
+	j := i
+	for n := 0; j > 0 && n < 4; n++ {
+		r, size := runeBefore(s, j)
+		if isWordRune(r) {
+			break
+		}
+		j -= size
+	}
+	b := j
+	for j > 0 {
+		r, size := runeBefore(s, j)
+		if !isWordRune(r) {
+			break
+		}
+		j -= size
+	}
+	if j == b {
+		return -1, -1
+	}
+	return j, b
+}
+
+// houseNumberBefore looks back from the keyword at a over capitalised name
+// words for a house number and returns where it starts, or -1. minNames
+// is how many name words must separate number and keyword. An Indian
+// address may put a comma after the number when the street is an ordinal
+// ("209, 2nd Cross Road").
+func houseNumberBefore(s string, a, minNames int) int {
 	names := 0
-	for back := 2; back <= len(recent) && n-back >= 0; back++ {
-		w := recent[(n-back)%len(recent)]
-		next := recent[(n-back+1)%len(recent)]
-		if next.a-w.b > 2 || strings.ContainsAny(s[w.b:next.a], ".,;\n") {
+	ordinal := false
+	var scratch [64]byte
+	for i := a; names <= maxStreetWords; {
+		pa, pb := prevWord(s, i)
+		if pa < 0 {
 			return -1
 		}
-		if isHouseNumber(s, w.a, w.b) {
-			if names >= minNames {
-				return w.a
+		gap := s[pb:i]
+		if len(gap) > 2 || strings.ContainsAny(gap, ".,;\n") {
+			if ordinal && (gap == ", " || gap == ",") && isHouseNumber(s, pa, pb) && houseNumberInContext(s, pa, pb) {
+				return pa
 			}
 			return -1
 		}
-		if r, _ := runeAt(s, w.a); !unicode.IsUpper(r) {
+		if isHouseNumber(s, pa, pb) {
+			if names < minNames || !houseNumberInContext(s, pa, pb) {
+				return -1
+			}
+			return pa
+		}
+		r, _ := runeAt(s, pa)
+		w := appendFolded(scratch[:0], s[pa:pb])
+		switch {
+		case isOrdinal(s[pa:pb]):
+			ordinal = true
+		case unicode.IsUpper(r):
+			ordinal = false
+		case (string(w) == "bis" || string(w) == "ter" || string(w) == "quater") && names == 0:
+			// "94 bis rue des Lilas"
+			i = pa
+			continue
+		default:
 			return -1
 		}
 		names++
-		if names > maxStreetWords {
-			return -1
-		}
+		i = pa
 	}
 	return -1
+}
+
+// isOrdinal reports whether w is "1st", "2nd", "23rd", "4th".
+func isOrdinal(w string) bool {
+	d := 0
+	for d < len(w) && isDigit(w[d]) {
+		d++
+	}
+	if d == 0 || d > 3 || len(w) != d+2 {
+		return false
+	}
+	suf := strings.ToLower(w[d:])
+	return suf == "st" || suf == "nd" || suf == "rd" || suf == "th"
+}
+
+// houseNumberInContext rejects a number that counts something in a course
+// ("chapter 3 Place value") or is a year ("in 1990 Main Street was").
+func houseNumberInContext(s string, a, b int) bool {
+	pa, pb := prevWord(s, a)
+	if pa < 0 || pb-pa > 12 || s[pb:a] != " " {
+		return true
+	}
+	var buf [16]byte
+	w := string(appendFolded(buf[:0], s[pa:pb]))
+	if counterNouns[w] {
+		return false
+	}
+	if _, v := numberRun(s, a); b-a == 4 && v >= 1800 && v <= 2100 && yearWords[w] {
+		return false
+	}
+	return true
 }
 
 // isHouseNumber: 1 to 5 digits, optionally one letter ("221B"), not part
@@ -272,33 +712,178 @@ func isHouseNumber(s string, a, b int) bool {
 	return true
 }
 
-// extendWithPostcode extends an address through a following ", T12 Q2YL
-// Cork" or ", 75002 Paris": a comma, then words up to the end of the
-// clause of which at least one holds a digit.
+// streetEnd extends a street ending at e over a direction ("Jasper Avenue
+// NW", "Queen Street West", "130 Pte.") and a unit ("#25", "Apt 4B").
+func streetEnd(s string, e int) int {
+	var scratch [16]byte
+	if na, nb := nextWord(s, e); na == e+1 && s[e] == ' ' && nb-na <= 8 && isUpperASCII(s[na]) && !wordGoesOn(s, nb) {
+		w := string(appendFolded(scratch[:0], s[na:nb]))
+		if directions[w] && (nb >= len(s) || s[nb] != '\'') {
+			e = nb
+			if e < len(s) && s[e] == '.' && dotDirections[w] {
+				e++
+			}
+		}
+	}
+	if e+2 < len(s) && s[e] == ' ' && s[e+1] == '#' && isDigit(s[e+2]) {
+		// "17 Sycamore Blvd #25"
+		p := e + 2
+		for p < len(s) && isAlnum(s[p]) {
+			p++
+		}
+		return p
+	}
+	if na, nb := nextWord(s, e); na == e+1 && s[e] == ' ' && isUnitLabel(s, na, nb) && s[na:nb] != "No" && s[na:nb] != "House" {
+		j := nb
+		if j < len(s) && s[j] == '.' {
+			j++
+		}
+		if ua, ub := nextWord(s, j); ua == j+1 && s[j] == ' ' && isHouseNumber(s, ua, ub) {
+			return ub // "12 Baker Street Apt 4"
+		}
+	}
+	return e
+}
+
+// tailInfo describes the parts that follow an address.
+type tailInfo struct {
+	end      int
+	parts    int
+	keyword  bool // a part names a street or locality
+	postcode bool // a part holds a postal code
+	ward     bool // a part is a Japanese ward, city or town ("Shibuya-ku")
+}
+
+// extendWithPostcode extends an address ending at end through the parts
+// that follow it, each after a comma or a spaced dash: a district, city,
+// state or postcode ("Denver, CO 80202", ", 75002 Paris", "Centro, São
+// Paulo - SP, 01310-440", ", apto 81").
 func extendWithPostcode(s string, end int) int {
-	j := end
-	for j < len(s) && s[j] == ' ' {
-		j++
+	return addressTail(s, end).end
+}
+
+func addressTail(s string, end int) tailInfo {
+	t := tailInfo{end: end}
+	for p := end; t.parts < maxTailParts; {
+		q := p
+		for q < len(s) && s[q] == ' ' {
+			q++
+		}
+		switch {
+		case q < len(s) && s[q] == ',':
+			q++
+		case q > p && strings.HasPrefix(s[q:], "- "):
+			q += 2
+		case q > p && strings.HasPrefix(s[q:], "– "):
+			q += len("– ")
+		default:
+			return t
+		}
+		for q < len(s) && s[q] == ' ' {
+			q++
+		}
+		pt := addressPart(s, q)
+		if pt.end < 0 {
+			return t
+		}
+		t.parts++
+		t.end, p = pt.end, pt.end
+		t.keyword = t.keyword || pt.keyword
+		t.postcode = t.postcode || pt.postcode
+		t.ward = t.ward || pt.ward
 	}
-	if j >= len(s) || s[j] != ',' {
-		return end
+	return t
+}
+
+// addressPart reads one part of an address tail at q: capitalised words,
+// particles and numbers ("São Paulo", "Rio de Janeiro", "CO 80202", "1015
+// CJ Amsterdam", "Col. Del Valle", "N.L.", "apto 81", "#25"), and returns
+// its end (-1 if there is none) with what it holds.
+func addressPart(s string, q int) tailInfo {
+	t := tailInfo{end: -1}
+	if q+1 < len(s) && s[q] == '#' && isDigit(s[q+1]) {
+		p := q + 1
+		for p < len(s) && isAlnum(s[p]) {
+			p++
+		}
+		t.end = p
+		return t
 	}
-	last, digit := end, false
-	for k, words := j+1, 0; words < 5; words++ {
-		a, b := nextWord(s, k)
-		if a < 0 || a-k > 3 || strings.ContainsAny(s[k:a], ".,;\n!?") {
-			break
+	var scratch [64]byte
+	p := q
+	joined := false // the word follows a hyphen
+	for words := 0; words < maxPartWords; words++ {
+		a, b := nextWord(s, p)
+		if a != p {
+			return t
 		}
 		r, _ := runeAt(s, a)
-		hasDigit := strings.IndexFunc(s[a:b], unicode.IsDigit) >= 0
-		if !hasDigit && !unicode.IsUpper(r) {
-			break
+		w := appendFolded(scratch[:0], s[a:b])
+		good := true // the part may end after this word
+		switch {
+		case isDigit(s[a]):
+			d, _ := numberRun(s, a)
+			if d-a >= 5 || d-a == 4 && b+3 <= len(s) && s[b] == ' ' && isUpperASCII(s[b+1]) && isUpperASCII(s[b+2]) && !wordGoesOn(s, b+3) {
+				t.postcode = true // "80202", "1015 CJ"
+			}
+			if joined && d-a >= 3 {
+				t.postcode = true // "01310-440", "150-0002"
+			}
+		case joined:
+			if string(w) == "ku" || string(w) == "shi" || string(w) == "cho" || string(w) == "machi" || string(w) == "gun" || string(w) == "ken" {
+				t.ward = true
+			}
+		case unicode.IsUpper(r):
+			if words == 0 && partStopWords[string(w)] {
+				return t
+			}
+			if strings.IndexFunc(s[a:b], unicode.IsDigit) >= 0 {
+				t.postcode = true // "T9P", "EH8"
+			}
+			if streetSuffixes[string(w)] && words > 0 || streetPrefixes[string(w)] && words == 0 || localityWords[string(w)] || isCompoundStreet(w) {
+				t.keyword = true
+			}
+		case words == 0 && unitWords[string(w)]:
+			// "apto 81": a number must follow.
+			if na, nb := nextWord(s, b); na != b+1 || s[b] != ' ' || !isHouseNumber(s, na, nb) {
+				return t
+			}
+			good = false
+		case words > 0 && streetParticles[string(w)]:
+			good = false
+		default:
+			return t
 		}
-		digit = digit || hasDigit
-		last, k = b, b
+		if good {
+			t.end = b
+		}
+		joined = false
+		if b >= len(s) {
+			return t
+		}
+		switch c := s[b]; {
+		case c == '-' && b+1 < len(s) && isAlnum(s[b+1]) || c == '-' && b+1 < len(s) && s[b+1] >= 0x80:
+			p, joined = b+1, true
+		case c == ' ':
+			p = b + 1
+		case c == '.' && good && !isDigit(s[a]):
+			// "N.L.", "Col. Del Valle"
+			if b-a == 1 && b+2 < len(s) && isUpperASCII(s[b+1]) && s[b+2] == '.' {
+				e := b + 1
+				for e+1 < len(s) && isUpperASCII(s[e]) && s[e+1] == '.' {
+					e += 2
+				}
+				t.end = e
+				return t
+			}
+			if b-a >= 2 && b-a <= 3 && isUpperASCII(s[a]) && !isUpperASCII(s[a+1]) && b+2 < len(s) && s[b+1] == ' ' && isUpperASCII(s[b+2]) {
+				p = b + 2
+				continue
+			}
+			return t
+		default:
+			return t
+		}
 	}
-	if !digit {
-		return end
-	}
-	return last
+	return t
 }

@@ -17,6 +17,8 @@ func TestFindStreetAddresses(t *testing.T) {
 		{"we meet at Storgata 5, 0155 Oslo!", []string{"Storgata 5, 0155 Oslo"}},
 		{"12 Elm Road is where I grew up", []string{"12 Elm Road"}},
 		{"post to 7 Rua Augusta, 1100-048 Lisboa", []string{"7 Rua Augusta, 1100-048 Lisboa"}},
+		{"write to 12 rue de la Paix, 75002 Paris.", []string{"12 rue de la Paix, 75002 Paris"}},
+		{"la rue 12 and via 3 ways", nil},
 		// Negatives: no house number, times, lowercase keywords, scores.
 		{"I walked down Main Street yesterday", nil},
 		{"the way 3 students solved it", nil},
@@ -25,6 +27,98 @@ func TestFindStreetAddresses(t *testing.T) {
 		{"scored 8 Points on Way forward", nil},
 		{"chapter 3 Place value and 4 Road signs", nil},
 		{"version 1.2 Street edition", nil},
+		{"Route 66", nil},
+		{"Section 3, Road safety", nil},
+		{"Chapter 12 Street art", nil},
+		{"Lecture 4, Avenue of approach", nil},
+		{"in 1990 Main Street was renamed", nil},
+		{"Since 2005 Baker Street has changed", nil},
+	})
+}
+
+// TestFindStreetAddressesCountries covers the address formats of many
+// countries: the span runs from any flat or house number through the
+// street and the district, city, state and postcode that follow it.
+func TestFindStreetAddressesCountries(t *testing.T) {
+	t.Parallel()
+	runDetectorCases(t, findStreetAddresses, []detectorCase{
+		// US, CA: state and ZIP or postal code, directions, units.
+		{"Ship it to 149 Maple Lane, Columbus, OH 43215, thanks!", []string{"149 Maple Lane, Columbus, OH 43215"}},
+		{"at 1600 Pennsylvania Avenue NW, Washington, DC 20500.", []string{"1600 Pennsylvania Avenue NW, Washington, DC 20500"}},
+		{"mail to: 17 Sycamore Blvd #25. Thanks", []string{"17 Sycamore Blvd #25"}},
+		{"to 80 Queen Street West, Toronto, ON K8S 5X0?", []string{"80 Queen Street West, Toronto, ON K8S 5X0"}},
+		{"at 93 rue Sainte-Catherine O, Montréal, QC R5M 1P5\nBring snacks", []string{"93 rue Sainte-Catherine O, Montréal, QC R5M 1P5"}},
+		{"I live at 12 Baker Street Apt 4B, Boston", []string{"12 Baker Street Apt 4B, Boston"}},
+		// UK, AU, NG: town and postcode, flats.
+		{"My parents' house is Flat 6, 101 Kingsley Road, use that one.", []string{"Flat 6, 101 Kingsley Road"}},
+		{"I'm at 26 Meadow Road, Bristol G12 1JT.", []string{"26 Meadow Road, Bristol G12 1JT"}},
+		{"send it to 23 Grevillea Drive, Glenelg SA 5045", []string{"23 Grevillea Drive, Glenelg SA 5045"}},
+		{"my old flat (65 Ogui Road, Enugu) instead", []string{"65 Ogui Road, Enugu"}},
+		{"at 18 Aminu Kano Crescent, Wuse 2, Abuja, I think", []string{"18 Aminu Kano Crescent, Wuse 2, Abuja"}},
+		{"I live at Plot 5, Adeola Odeku Street, Victoria Island, Lagos.", []string{"Plot 5, Adeola Odeku Street, Victoria Island, Lagos"}},
+		{"Address: No. 50 Ring Road, Ibadan", []string{"No. 50 Ring Road, Ibadan"}},
+		// IN: flats, house numbers, sectors and PIN codes.
+		{"mail to: Flat 269, Sai Residency, Andheri West, Mumbai 400020. Thanks", []string{"Flat 269, Sai Residency, Andheri West, Mumbai 400020"}},
+		{"Address: House No. 220, Gandhi Nagar, Jaipur 302074", []string{"House No. 220, Gandhi Nagar, Jaipur 302074"}},
+		{"moved to D-102, Sector 40, Noida 201302. My number", []string{"D-102, Sector 40, Noida 201302"}},
+		{"courier to 209, 2nd Cross Road, Indiranagar, Bengaluru 560008.", []string{"209, 2nd Cross Road, Indiranagar, Bengaluru 560008"}},
+		// FR, ES, MX: lower-case keywords, bis, abbreviations.
+		{"Please post it to 94 bis rue des Lilas, 44000 Nantes.", []string{"94 bis rue des Lilas, 44000 Nantes"}},
+		{"at 76 bis allée des Peupliers, 69007 Lyon, on Sundays", []string{"76 bis allée des Peupliers, 69007 Lyon"}},
+		{"prize: 106 boulevard de la Liberté, 69007 Lyon.", []string{"106 boulevard de la Liberté, 69007 Lyon"}},
+		{"address to Avenida de los Pinos 77, 41001 Sevilla?", []string{"Avenida de los Pinos 77, 41001 Sevilla"}},
+		{"address: Av. Constitución 130 Pte., 64000 Monterrey, N.L. Reckon it", []string{"Av. Constitución 130 Pte., 64000 Monterrey, N.L."}},
+		{"I'm at Av. Insurgentes Sur 1917, Col. Del Valle, 03100 Ciudad de México — drop by", []string{"Av. Insurgentes Sur 1917, Col. Del Valle, 03100 Ciudad de México"}},
+		// IT, PT, BR: comma before the number, dashes before states.
+		{"scrivi a Via Roma 12, 00184 Roma", []string{"Via Roma 12, 00184 Roma"}},
+		{"meets at Rua das Flores, 187, Centro, São Paulo - SP, 01310-440, on Sundays.", []string{"Rua das Flores, 187, Centro, São Paulo - SP, 01310-440"}},
+		{"to Av. Atlântica, 143 - Copacabana, Rio de Janeiro - RJ, 22021-954. My", []string{"Av. Atlântica, 143 - Copacabana, Rio de Janeiro - RJ, 22021-954"}},
+		{"form was Rua Augusta, 179, apto 81, São Paulo", []string{"Rua Augusta, 179, apto 81, São Paulo"}},
+		// NL, DE: compounds, names with particles, no keyword.
+		{"documents to Keizersgracht 93, 2514 EA Den Haag.", []string{"Keizersgracht 93, 2514 EA Den Haag"}},
+		{"post to Witte de Withstraat 144, 3511 AB Utrecht.", []string{"Witte de Withstraat 144, 3511 AB Utrecht"}},
+		{"mail to: Lange Voorhout 170, 1015 CJ Amsterdam", []string{"Lange Voorhout 170, 1015 CJ Amsterdam"}},
+		{"Wir wohnen Unter den Linden 77, 10117 Berlin.", []string{"Unter den Linden 77, 10117 Berlin"}},
+		{"at Kastanienallee 180a, 01067 Dresden", []string{"Kastanienallee 180a, 01067 Dresden"}},
+		// JP: chōme-block-house, ward, postcode.
+		{"I live at 1-2-3 Shibuya, Shibuya-ku, Tokyo 150-0002.", []string{"1-2-3 Shibuya, Shibuya-ku, Tokyo 150-0002"}},
+		// Negatives for the new rules.
+		{"Unit 3, Lesson 2, Week 4 covers it", nil},
+		{"Unit 3, Spring 2024 cohort", nil},
+		{"Flat 3, Room 2 is quiet", nil},
+		{"Chapter 12, 10000 Words later", nil},
+		{"we scored 12, 34567 Points total", nil},
+		{"the 3 place settings and 2 avenue trees", nil},
+		{"take 5 route planning tips", nil},
+		{"I live on 5th Avenue now", nil},
+		{"dates 2024-01-15 Monday, Tuesday-ku", nil},
+		{"steps 1-2-3 Easy, then more", nil},
+		{"Python 3, 2024 Edition", nil},
+		{"Aggregate 3 tables by Key", nil},
+	})
+}
+
+// TestFindPostalCodesCues covers the cue shapes of postal codes.
+func TestFindPostalCodesCues(t *testing.T) {
+	t.Parallel()
+	runDetectorCases(t, findPostalCodes, []detectorCase{
+		{"Postleitzahl: 36468. Posting", []string{"36468"}},
+		{"Enter your ZIP: I entered 30309 and got an error.", []string{"30309"}},
+		{"Enter your ZIP: I entered 10027-5893 and got an error.", []string{"10027-5893"}},
+		{"ZIP/postal code field: I typed N9B 3T6", []string{"N9B 3T6"}},
+		{"My post code is NG7 9HA.", []string{"NG7 9HA"}},
+		{"I live in the M14 8TT postcode area", []string{"M14 8TT"}},
+		{"I live in the E8 9HT postcode area", []string{"E8 9HT"}},
+		{"kod pocztowy 00-950 Warszawa", []string{"00-950"}},
+		{"código postal 1100-048 Lisboa", []string{"1100-048"}},
+		{"CEP: 01310-440", []string{"01310-440"}},
+		{"〒150-0002", []string{"150-0002"}},
+		{"postcode 2000, Sydney", []string{"2000"}},
+		// No cue, or the cue is too far.
+		{"I entered 30309 and got an error.", nil},
+		{"zip the 12345 files, I entered nothing", nil},
+		{"the 12345 zip files", nil},
+		{"in 2019 postcodes changed", nil},
 	})
 }
 

@@ -1,6 +1,8 @@
 package deidentify
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -13,6 +15,13 @@ import (
 //     three letters written with a capital ("Maria", "Lopez"). Matching
 //     ignores case and Latin diacritics ("Lopez" finds "López") and takes a
 //     possessive with it ("Maria's").
+//     A name part alone in lower case ("maria") is a mention too, unless it
+//     is a common English word ("will", "grace") or glued to a handle or
+//     path; a part in a script without case ("शर्मा") always is.
+//   - PERSON in scripts written without spaces (Chinese, Japanese, and
+//     Korean with its particles): the full name, or a part of at least two
+//     characters that the roster separates with a space ("田中 陽子"),
+//     anywhere inside a run of such characters ("田中陽子さん").
 //   - USERNAME: a roster username as a whole word, in any case.
 
 // Limits of the roster index.
@@ -32,18 +41,74 @@ type rosterIndex struct {
 	fullNames map[string]string
 	// usernames holds lower-cased usernames.
 	usernames map[string]struct{}
-	maxWords  int
+	// glued maps the first rune of a name (or name part) in a script
+	// written without spaces to the names starting with it, longest first.
+	glued    map[rune][]gluedName
+	maxWords int
 	// wordFilter and userFilter hold the hashes of the keys of words and
 	// usernames.
 	wordFilter, userFilter keyFilter
+	// wordLens and userLens hold, for each first byte of a key, a bit per
+	// key length (63 standing for longer): a cheaper first filter than a
+	// hash, since few prose words share both with a name.
+	wordLens, userLens [256]uint64
 }
+
+func lenBit(n int) uint64 { return 1 << min(n, 63) }
 
 type nameWord struct {
 	startsName bool   // first word of some full name
 	partToken  string // token when matched alone as a name part; "" if not a part
 }
 
-func (ri *rosterIndex) empty() bool { return len(ri.words) == 0 && len(ri.usernames) == 0 }
+// gluedName is a name in a script written without spaces, and its token.
+type gluedName struct{ name, token string }
+
+func (ri *rosterIndex) empty() bool {
+	return len(ri.words) == 0 && len(ri.usernames) == 0 && len(ri.glued) == 0
+}
+
+// minGluedRunes is the shortest name part found inside a run of
+// characters: one Han character or Hangul syllable alone is too often a
+// word.
+const minGluedRunes = 2
+
+// isGluedScript reports whether r belongs to a script whose names are
+// written glued to the text around them.
+func isGluedScript(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+}
+
+// allGlued reports whether w is non-empty and written in such scripts only.
+func allGlued(w string) bool {
+	for _, r := range w {
+		if !isGluedScript(r) {
+			return false
+		}
+	}
+	return w != ""
+}
+
+// addGlued indexes name (in a script without spaces) with its token.
+func (ri *rosterIndex) addGlued(name, tok string, merge func(old, tok string) string) {
+	if utf8.RuneCountInString(name) < minGluedRunes {
+		return
+	}
+	if ri.glued == nil {
+		ri.glued = make(map[rune][]gluedName)
+	}
+	r, _ := utf8.DecodeRuneInString(name)
+	list := ri.glued[r]
+	for i := range list {
+		if list[i].name == name {
+			list[i].token = merge(list[i].token, tok)
+			return
+		}
+	}
+	list = append(list, gluedName{name, tok})
+	slices.SortStableFunc(list, func(x, y gluedName) int { return cmp.Compare(len(y.name), len(x.name)) })
+	ri.glued[r] = list
+}
 
 // buildRosterIndex indexes the names and usernames of roster; token
 // normalises a person's token.
@@ -87,6 +152,16 @@ func buildRosterIndex(roster []Person, token func(string) string) rosterIndex {
 			w.startsName = true
 			ri.words[words[0]] = w
 		}
+		if n := len(words); n > 0 && n <= maxNameWords {
+			if whole := strings.Join(words, ""); allGlued(whole) {
+				ri.addGlued(whole, tok, merge)
+				for _, part := range words {
+					if n > 1 {
+						ri.addGlued(part, tok, merge)
+					}
+				}
+			}
+		}
 		for _, part := range words {
 			if utf8.RuneCountInString(part) < minNamePart {
 				continue
@@ -105,16 +180,21 @@ func buildRosterIndex(roster []Person, token func(string) string) rosterIndex {
 	ri.wordFilter = newKeyFilter(len(ri.words))
 	for w := range ri.words {
 		ri.wordFilter.add(hashBytes(w))
+		ri.wordLens[w[0]] |= lenBit(len(w))
 	}
 	ri.userFilter = newKeyFilter(len(ri.usernames))
 	for u := range ri.usernames {
 		ri.userFilter.add(hashBytes(u))
+		ri.userLens[u[0]] |= lenBit(len(u))
+		if !isASCII(u) {
+			ri.userLens[u[0]] = ^uint64(0) // lower-casing may change lengths
+		}
 	}
 	return ri
 }
 
 func (ri *rosterIndex) find(s string, dst []match) []match {
-	if len(ri.words) > 0 {
+	if len(ri.words) > 0 || len(ri.glued) > 0 {
 		dst = ri.findNames(s, dst)
 	}
 	if len(ri.usernames) > 0 {
@@ -126,7 +206,7 @@ func (ri *rosterIndex) find(s string, dst []match) []match {
 // lookupWord returns the index entry of a text word.
 func (ri *rosterIndex) lookupWord(word string, scratch []byte) (nameWord, []byte) {
 	if isASCII(word) {
-		if !ri.wordFilter.mayContain(hashLowerASCII(word)) {
+		if ri.wordLens[lowerASCII(word[0])]&lenBit(len(word)) == 0 || !ri.wordFilter.mayContain(hashLowerASCII(word)) {
 			return nameWord{}, scratch
 		}
 		if isFolded(word) {
@@ -160,25 +240,95 @@ func (ri *rosterIndex) findNames(s string, dst []match) []match {
 		i = b
 		var w nameWord
 		w, scratch = ri.lookupWord(s[a:b], scratch)
-		if !w.startsName && w.partToken == "" {
-			continue
-		}
 		end, tok := -1, ""
 		if w.startsName {
 			end, tok, scratch = ri.matchFullName(s, a, b, scratch)
-		}
-		if end < 0 && w.partToken != "" {
-			if r, _ := runeAt(s, a); unicode.IsUpper(r) || unicode.IsTitle(r) {
-				end, tok = b, w.partToken
+			if end >= 0 && commonPhrase(s[a:end]) {
+				end = -1 // "will hunt" in "I will hunt for it"
 			}
 		}
+		if end < 0 && w.partToken != "" && partAlone(s, a, b) {
+			end, tok = b, w.partToken
+		}
 		if end < 0 {
+			if len(ri.glued) > 0 && !isASCII(s[a:b]) {
+				dst = ri.findGlued(s, a, b, dst)
+			}
 			continue
 		}
 		end = skipPossessive(s, end)
 		dst = append(dst, match{start: a, end: end, typ: FindingPerson, token: tok, rank: rankPerson})
 		i = end
 	}
+}
+
+// partAlone reports whether the roster name part s[a:b], found without
+// the rest of its name, is a mention of the person: capitalised ("Maria"),
+// in a script without case ("شرما"), or in lower case ("maria") when it is
+// no common word and not glued to a handle, path or address
+// ("olivia_h", "/maria").
+func partAlone(s string, a, b int) bool {
+	r, _ := runeAt(s, a)
+	if unicode.IsUpper(r) || unicode.IsTitle(r) {
+		return true
+	}
+	if !unicode.IsLower(r) {
+		return unicode.IsLetter(r)
+	}
+	for _, r := range s[a:b] {
+		if unicode.IsUpper(r) || unicode.IsDigit(r) {
+			return false // "iPhone", "maria2"
+		}
+	}
+	if p, _ := runeBefore(s, a); strings.ContainsRune("_@/#\\.", p) && p != utf8.RuneError {
+		return false
+	}
+	if n, _ := runeAt(s, b); n == '_' || n == '@' || n == '/' {
+		return false
+	} else if n == '.' {
+		if n2, _ := runeAt(s, b+1); isWordRune(n2) {
+			return false // "maria.lopez", "olivia.com"
+		}
+	}
+	var buf [scratchKeyBytes]byte
+	return !commonWords[string(appendFolded(buf[:0], s[a:b]))]
+}
+
+// commonPhrase reports whether the full name found in phrase is in lower
+// case and made of common words only, so most likely not a name.
+func commonPhrase(phrase string) bool {
+	var buf [scratchKeyBytes]byte
+	for i := 0; ; {
+		a, b := nextWord(phrase, i)
+		if a < 0 {
+			return true
+		}
+		if r, _ := runeAt(phrase, a); !unicode.IsLower(r) || !commonWords[string(appendFolded(buf[:0], phrase[a:b]))] {
+			return false
+		}
+		i = b
+	}
+}
+
+// findGlued appends the roster names found inside the word s[a:b] that
+// are written in scripts without spaces.
+func (ri *rosterIndex) findGlued(s string, a, b int, dst []match) []match {
+	for p := a; p < b; {
+		r, n := utf8.DecodeRuneInString(s[p:b])
+		found := false
+		for _, g := range ri.glued[r] {
+			if strings.HasPrefix(s[p:b], g.name) {
+				end := skipPossessive(s, p+len(g.name))
+				dst = append(dst, match{start: p, end: end, typ: FindingPerson, token: g.token, rank: rankPerson})
+				p, found = p+len(g.name), true
+				break
+			}
+		}
+		if !found {
+			p += n
+		}
+	}
+	return dst
 }
 
 // matchFullName tries the full names that start with the word s[a:b] and
@@ -304,6 +454,9 @@ func (ri *rosterIndex) isUsername(w string, scratch []byte) bool {
 	if len(w) < minUsername {
 		return false
 	}
+	if c := w[0]; c < utf8.RuneSelf && ri.userLens[lowerASCII(c)]&lenBit(len(w)) == 0 {
+		return false
+	}
 	if isASCII(w) {
 		if !ri.userFilter.mayContain(hashLowerASCII(w)) {
 			return false
@@ -322,3 +475,30 @@ func (ri *rosterIndex) isUsername(w string, scratch []byte) bool {
 	_, ok := ri.usernames[string(scratch)]
 	return ok
 }
+
+// commonWords are English words that are also given names or surnames
+// ("will", "grace", "hunt"), with the commonest function words: a roster
+// name part in lower case that is one of them is read as the word.
+var commonWords = wordSet(`
+	the and for are but not you all any can had her was one our out day get has him his how man new now
+	old see two way who boy did its let put say she too use that with have this from they will would
+	there their what about which when make like time just know take into year your good some could them
+	than then look only come over think also back after work first well even want because these give
+	most very may might must shall should can't won't don't been being were here where why more much
+	many such each other another every both few less least own same long little great high small large
+	next early young important public bad able
+	will may mark grace hope faith joy bill frank rose rob pat sue art max jack ray dean drew gene glen
+	grant chase rich guy earl lance miles reed rod skip wade cliff dale heath jay carol amber ruby jade
+	penny summer autumn winter spring dawn hazel holly ivy iris lily daisy violet poppy sky star storm
+	rain snow river stone rock brook forest page price case cash bond banks burns mills wells power major
+	noble bishop judge knight sterling street wolf fox crane swan finch lamb bird buck hart bass salt
+	march april june august sunday monday victor don jean sunny summer honey angel bliss cherry ginger
+	brown white black green gray grey gold silver wood woods hill hills field fields ford lane hall
+	bush rice moss cook baker miller smith turner carter fisher hunter archer mason porter parker taylor
+	walker little short strong sharp best love west north south east bell park king hunt young son
+	sun song wing tan chin sang long hung lee van von del della der den ten ter dos das
+	nick mike bob sam tim tom pete patty peg dot norm sandy rusty dusty buddy randy hardy happy
+	constance prudence patience charity trinity destiny harmony melody serenity unity liberty justice
+	will bill hope may rose mark
+	person email token name names user team group admin test student people course class
+	`)

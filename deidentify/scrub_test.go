@@ -286,14 +286,14 @@ func TestScrubPasses(t *testing.T) {
 		}
 	})
 	t.Run("CompetingDetectorsNeedAThirdPass", func(t *testing.T) {
-		in := "A 000-0000 0::000"
+		in := "A 555-1234 0::000"
 		out, findings, passes := sc.scrub(in, 1000)
 		if out != "A [PHONE] [IP]" || len(findings) != 2 || passes != 3 {
 			t.Errorf("scrub(%q) = %q %v in %d passes", in, out, findings, passes)
 		}
 	})
 	t.Run("FallbackAtPassLimit", func(t *testing.T) {
-		in := "A 000-0000 0::000"
+		in := "A 555-1234 0::000"
 		out, findings, _ := sc.scrub(in, 2)
 		want := []Finding{{FindingPhone, 0, len(in)}}
 		if out != "[PHONE]" || !slices.Equal(findings, want) {
@@ -399,5 +399,36 @@ func BenchmarkNewScrubber(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		NewScrubber(big)
+	}
+}
+
+func TestScrubRosterAloneAndScripts(t *testing.T) {
+	t.Parallel()
+	sc := NewScrubber([]Person{
+		{Name: "Will Hunt", Token: "[PERSON l_will]"},
+		{Name: "Fatima Bello", Token: "[PERSON l_fatima]"},
+		{Name: "Søren Østergaard", Token: "[PERSON l_soren]"},
+		{Name: "प्रिया शर्मा", Token: "[PERSON l_priya]"},
+		{Name: "田中陽子", Token: "[PERSON l_yoko]"},
+		{Name: "최 서연", Token: "[PERSON l_seoyeon]"},
+	})
+	for _, tt := range []struct{ in, want string }{
+		// A name part alone in lower case, unless it is a common word.
+		{"fatima u were right", "[PERSON l_fatima] u were right"},
+		{"Hello soren, i owe bello a coffee", "Hello [PERSON l_soren], i owe [PERSON l_fatima] a coffee"},
+		{"I will hunt for it", "I will hunt for it"},
+		{"see /fatima and fatima_b", "see /fatima and fatima_b"},
+		// Scripts with spacing marks and without spaces.
+		{"Group 7: प्रिया शर्मा and शर्मा", "Group 7: [PERSON l_priya] and [PERSON l_priya]"},
+		{"田中陽子さんのノート", "[PERSON l_yoko]さんのノート"},
+		{"서연씨 and 최서연", "[PERSON l_seoyeon]씨 and [PERSON l_seoyeon]"},
+	} {
+		got, _ := sc.Scrub(tt.in)
+		if got != tt.want {
+			t.Errorf("Scrub(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if again, f := sc.Scrub(got); again != got || len(f) > 0 {
+			t.Errorf("not idempotent: %q -> %q %v", got, again, f)
+		}
 	}
 }

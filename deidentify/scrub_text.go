@@ -54,12 +54,13 @@ func hasPrefixFold(s string, i int, p string) bool {
 }
 
 // isWordRune reports whether r belongs in a word: a letter, digit or
-// combining mark.
+// combining mark, nonspacing or spacing (the vowel signs of Devanagari and
+// other Indic scripts are spacing marks: "शर्मा" is one word).
 func isWordRune(r rune) bool {
 	if r < utf8.RuneSelf {
 		return isAlnum(byte(r))
 	}
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc)
 }
 
 // runeAt and runeBefore decode the rune starting at, or ending at, i.

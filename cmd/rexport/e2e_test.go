@@ -406,16 +406,17 @@ func TestEndToEnd(t *testing.T) {
 		}
 		ipRows.Close()
 		m := newMatcher(needles)
-		// What the fixtures plant after these phrases is the author's
-		// address or city: only a [TOKEN] may follow them.
-		planted := regexp.MustCompile(`(I live at|I'm based in) [^\[]`)
+		// What the fixtures plant after these phrases is personal data
+		// (address, city, email, phone, profile link, IP): only a [TOKEN]
+		// may follow them.
+		planted := regexp.MustCompile(`(I live at|I'm based in|You can email me at|Write to|My email:|Mail me:|Contact:|my address is|Call or WhatsApp me on|My number is|Text me at|My profile:|My code is on|I blog about it at|Follow me:|blocked my IP|My home server is at|I'm connecting from) [^\[]|Thanks to [^\[][^!]* for the explanation|As [^\[][^.]* said in the last thread`)
 		for name, tbl := range a.tables {
 			for _, v := range allValues(tbl) {
 				if needle, kind, ok := m.find(v); ok {
 					t.Errorf("%s: a learner's %s (%d bytes) appears in an output value", name, kind, len(needle))
 				}
 				if loc := planted.FindStringIndex(v); loc != nil {
-					t.Errorf("%s: a planted address survives: %q", name, v[loc[0]:min(len(v), loc[1]+30)])
+					t.Errorf("%s: a planted value survives: %q", name, v[loc[0]:min(len(v), loc[1]+30)])
 				}
 			}
 		}
