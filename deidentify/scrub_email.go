@@ -301,6 +301,7 @@ func emailPlausible(s string, kind atKind, spaced bool, start, localEnd, domStar
 // name with at least one letter. An "@" inside an address is preceded by
 // the local part and so never starts a handle.
 func findHandles(s string, dst []match) []match {
+	code := newCodeState(s)
 	for i := 0; i < len(s); i++ {
 		j := strings.IndexByte(s[i:], '@')
 		if j < 0 {
@@ -330,7 +331,7 @@ func findHandles(s string, dst []match) []match {
 			}
 			k += n
 		}
-		if letters > 0 && k-j <= 64 && !codeAnnotation(s, j, k) {
+		if letters > 0 && k-j <= 64 && !code.annotation(j, k) {
 			dst = append(dst, match{start: j, end: k, typ: FindingHandle, token: "[HANDLE]", rank: rankHandle})
 			i = k - 1
 		}
@@ -347,25 +348,76 @@ var notHandles = wordSet("everyone here channel all " +
 	"staticmethod classmethod property dataclass abstractmethod cache lru_cache wraps contextmanager " +
 	"total_ordering overload")
 
-// codeAnnotation reports whether the @word at s[j:k] is code rather than a
+// codeState tracks, in one forward pass, whether a position is inside a
+// code block: the @words there are annotations and decorators, not people.
+// Positions must be asked in increasing order, which keeps it linear.
+type codeState struct {
+	s         string
+	pos       int // s[:pos] is accounted for
+	fences    int // "```" fences in s[:pos]
+	lastFence int // start of the last fence in s, or -1
+	lineTicks int // single backticks on the current line before pos
+	nextTick  int // first "`" at or after the last k asked, or len(s)
+	nextLine  int // first newline at or after the last k asked, or len(s)
+}
+
+func newCodeState(s string) *codeState {
+	return &codeState{s: s, lastFence: strings.LastIndex(s, "```"), nextTick: -1, nextLine: -1}
+}
+
+// inCode reports whether s[j:k] lies inside a closed code block: after an
+// odd number of fences with another fence to come, or after an odd number
+// of backticks on its line with one more before the line ends. An
+// unclosed fence or a stray backtick does not stop the scrubbing.
+func (c *codeState) inCode(j, k int) bool {
+	s := c.s
+	for c.pos < j {
+		switch {
+		case strings.HasPrefix(s[c.pos:], "```"):
+			c.fences++
+			c.pos += 3
+			continue
+		case s[c.pos] == '\n':
+			c.lineTicks = 0
+		case s[c.pos] == '`':
+			c.lineTicks++
+		}
+		c.pos++
+	}
+	if c.fences%2 == 1 && c.lastFence >= k {
+		return true
+	}
+	if c.lineTicks%2 == 0 {
+		return false
+	}
+	if c.nextTick < k {
+		c.nextTick = k + indexOrLen(s[k:], '`')
+	}
+	if c.nextLine < k {
+		c.nextLine = k + indexOrLen(s[k:], '\n')
+	}
+	return c.nextTick < c.nextLine
+}
+
+func indexOrLen(s string, b byte) int {
+	if i := strings.IndexByte(s, b); i >= 0 {
+		return i
+	}
+	return len(s)
+}
+
+// annotation reports whether the @word at s[j:k] is code rather than a
 // mention: a known annotation or decorator, a decorator call
-// ("@app.route(", "@dataclass(frozen=True)"), or anything inside a fenced
-// or inline code block.
-func codeAnnotation(s string, j, k int) bool {
-	word := strings.ToLower(s[j+1 : k])
-	if notHandles[word] {
+// ("@app.route(", "@dataclass(frozen=True)"), or anything inside a closed
+// code block.
+func (c *codeState) annotation(j, k int) bool {
+	if notHandles[strings.ToLower(c.s[j+1:k])] {
 		return true
 	}
-	if k < len(s) && s[k] == '(' {
-		return true // "@app.route(...)", "@dataclass(frozen=True)"
-	}
-	// Inside a code block: an odd number of ``` fences, or of single
-	// backticks on the same line, before the @.
-	if strings.Count(s[:j], "```")%2 == 1 {
+	if k < len(c.s) && c.s[k] == '(' {
 		return true
 	}
-	line := s[strings.LastIndexByte(s[:j], '\n')+1 : j]
-	return strings.Count(line, "`")%2 == 1
+	return c.inCode(j, k)
 }
 
 // letterRuneLen returns the length of the non-ASCII letter or digit rune at

@@ -100,7 +100,7 @@ func containsByte(s string, c byte) bool {
 func findCreditCards(s string, dst []match) []match {
 	var buf [19]byte
 	for i := nextNumberStartStop(s, 0, idLeftStop); i < len(s); i = nextNumberStartStop(s, i, idLeftStop) {
-		end, d, ok := digitGroups(s, i, " -", buf[:0], 19)
+		end, d, ok := digitGroups(s, i, " -.", buf[:0], 19)
 		if ok && len(d) >= 13 && !numRightStop(s, end) && cardGroupsOK(s[i:end]) && cardPrefix(d) && luhn(d) {
 			dst = append(dst, match{start: i, end: end, typ: FindingCreditCard, token: genericTokens[FindingCreditCard], rank: rankCard})
 		}

@@ -15,6 +15,7 @@ func TestScrubLinearTime(t *testing.T) {
 	for _, unit := range []string{
 		".", "1", "1.", "1-", "1 ", "12:", "a1:", "AB1", "DE89 ", "Hi ", "Hi Tom ", "I'm 4", "born 1",
 		"zip 1", "x:1.", "fe", "f:", "\n- ", "Cheers,\n", "(1) ", "+1 ", "Tom ",
+		"@ab ", "`@a ", "```@x ",
 	} {
 		in := strings.Repeat(unit, size/len(unit))
 		out, _ := sc.Scrub(in)

@@ -189,6 +189,7 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	for _, reason := range bc.excluded {
 		m.ExcludedLearners[reason]++
 	}
+	bc.headline.k = bc.dua.KAnonymity()
 	m.HeadlineStatistics = bc.headline.stats()
 	dict := dictionary(m)
 	for _, doc := range []struct {

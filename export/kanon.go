@@ -106,7 +106,18 @@ func (b *kanonBuffer) flush(write func(Row) error, published func(person string,
 			row[c] = nullIfEmpty(rec.QI[j])
 		}
 		for j, c := range b.sensCols {
-			row[c] = nullIfEmpty(rec.Sensitive[j])
+			v := rec.Sensitive[j]
+			if res.Suppressed[i] && v != "" {
+				// A suppressed record's class is unknown here, but its
+				// learner's other published values (the learners table)
+				// may still single it out: no sensitive value leaves with it.
+				if res.Report.SensitiveSuppressed == nil {
+					res.Report.SensitiveSuppressed = map[string]int{}
+				}
+				res.Report.SensitiveSuppressed[b.sensNames[j]]++
+				v = ""
+			}
+			row[c] = nullIfEmpty(v)
 		}
 		if err := write(row); err != nil {
 			return nil, err
@@ -118,7 +129,7 @@ func (b *kanonBuffer) flush(write func(Row) error, published func(person string,
 
 func (b *kanonBuffer) describe(oc outColumn) string {
 	if oc.sensitive {
-		return fmt.Sprintf("; nulled in any k-class with fewer than %d distinct values (l-diversity)", b.l)
+		return fmt.Sprintf("; nulled in any k-class with fewer than %d distinct values (l-diversity) and for records whose quasi-identifiers were suppressed", b.l)
 	}
 	if b.nLinked > 0 {
 		return fmt.Sprintf("; quasi-identifier: generalised, then suppressed (null) where fewer than %d people share the combination, counting the learners table's published quasi-identifiers too (k-anonymity across the join)", b.k)
@@ -131,7 +142,11 @@ func (b *kanonBuffer) describe(oc outColumn) string {
 type headline struct {
 	countryBefore, countryAfter map[string]string
 	grades                      []gradeRow
+	k                           int // smallest group published
 }
+
+// otherRegions pools the regions with fewer than k graded learners.
+const otherRegions = "other regions (fewer than k learners each)"
 
 type gradeRow struct {
 	learner string
@@ -216,6 +231,21 @@ func (h *headline) stats() *HeadlineStats {
 	// same before and after; reporting both makes that checkable.
 	share := float64(passed) / float64(len(h.grades))
 	out.SharePassed = HeadlineStat{Before: &share, After: &share, NBefore: len(h.grades), NAfter: len(h.grades)}
+	// A region with fewer than k graded learners would publish a few
+	// people's grades: such groups are pooled as "other regions".
+	for _, m := range []map[string]*acc{before, after} {
+		other := &acc{}
+		for k, a := range m {
+			if a.n < h.k {
+				other.sum, other.n = other.sum+a.sum, other.n+a.n
+				delete(m, k)
+			}
+		}
+		// The pool itself is published only if it reaches k.
+		if other.n >= h.k {
+			m[otherRegions] = other
+		}
+	}
 	for _, m := range []map[string]*acc{before, after} {
 		for k := range m {
 			st := out.MeanGradeByRegion[k]

@@ -210,6 +210,9 @@ func loadOrCreateMasterKey(dataDir string) (deidentify.MasterKey, error) {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return deidentify.MasterKey{}, err
+		}
 		k, err := deidentify.GenerateMasterKey(rand.Reader)
 		if err != nil {
 			return k, err

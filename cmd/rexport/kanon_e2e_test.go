@@ -167,7 +167,7 @@ func TestKAnonymityOnRealOutput(t *testing.T) {
 		// quasi-identifiers; at k=2 classes survive and every check bites.
 		out := filepath.Join(t.TempDir(), "export")
 		if msg, err := rexport(t, context.Background(), "build", "--source", filepath.Join(env.dir, "source.db"), "--partner", env.partners[0],
-			"--free-text", "--sensitive", "--k", "2", "--out", out, "--data", filepath.Join(env.dir, "data")); err != nil {
+			"--free-text", "--sensitive", "--k", "2", "--l", "1", "--out", out, "--data", filepath.Join(env.dir, "data")); err != nil {
 			t.Fatalf("rexport build: %v\n%s", err, msg)
 		}
 		b := &builtExport{partner: env.partners[0], tables: map[string]arrow.Table{}}
@@ -186,6 +186,26 @@ func TestKAnonymityOnRealOutput(t *testing.T) {
 			b.tables[mt.Name] = readParquet(t, data)
 		}
 		verifyKAnonymity(t, env, b, true)
+	})
+	t.Run("OfflineSurveyOnlyConsent", func(t *testing.T) {
+		// Without the learners table to join, k=2 classes keep consented
+		// sensitive values, so the consent rule has values to bite on.
+		out := filepath.Join(t.TempDir(), "export")
+		if msg, err := rexport(t, context.Background(), "build", "--source", filepath.Join(env.dir, "source.db"), "--partner", env.partners[0],
+			"--tables", "survey_demographics", "--sensitive", "--k", "2", "--l", "1", "--out", out, "--data", filepath.Join(env.dir, "data")); err != nil {
+			t.Fatalf("rexport build: %v\n%s", err, msg)
+		}
+		b := &builtExport{partner: env.partners[0], tables: map[string]arrow.Table{}}
+		data, err := os.ReadFile(filepath.Join(out, "survey_demographics.parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.tables[export.TableSurveyDemographics] = readParquet(t, data)
+		ps, err := deidentify.NewPseudonymizer(env.app.master, deidentify.KeyParams{Partner: b.partner, Scope: deidentify.ScopePartner, Version: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkConsent(t, env, ps, b, true)
 	})
 }
 
@@ -285,37 +305,50 @@ func verifyKAnonymity(t *testing.T, env *e2e, a *builtExport, requireClasses boo
 			[]string{"learners.age_band", "learners.gender", "learners.country_code"}, requireClasses)
 	})
 
-	t.Run("NoSensitiveValueWithoutConsent", func(t *testing.T) {
-		consent := map[string]bool{}
-		rows, err := env.source.Query(`SELECT learner_id, sensitive_consent FROM learners`)
-		if err != nil {
+	t.Run("NoSensitiveValueWithoutConsent", func(t *testing.T) { checkConsent(t, env, ps, a, false) })
+}
+
+// checkConsent checks that no sensitive value leaves for a learner without
+// consent, nor on a row whose quasi-identifiers were suppressed; with
+// requireValues some value must be there to check.
+func checkConsent(t *testing.T, env *e2e, ps *deidentify.Pseudonymizer, a *builtExport, requireValues bool) {
+	t.Helper()
+	consent := map[string]bool{}
+	rows, err := env.source.Query(`SELECT learner_id, sensitive_consent FROM learners`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		var c bool
+		if err := rows.Scan(&id, &c); err != nil {
 			t.Fatal(err)
 		}
-		for rows.Next() {
-			var id string
-			var c bool
-			if err := rows.Scan(&id, &c); err != nil {
-				t.Fatal(err)
+		consent[ps.Pseudonym(deidentify.KindLearner, id)] = c
+	}
+	rows.Close()
+	tbl := a.tables[export.TableSurveyDemographics]
+	ids := stringColumn(t, tbl, "learner_id")
+	var qis [][]string
+	for _, c := range []string{"age_band", "gender", "country_code", "education_level"} {
+		qis = append(qis, stringColumn(t, tbl, c))
+	}
+	seen := 0
+	for _, col := range []string{"ethnicity", "disability"} {
+		for i, v := range stringColumn(t, tbl, col) {
+			if v == "" {
+				continue
 			}
-			consent[ps.Pseudonym(deidentify.KindLearner, id)] = c
-		}
-		rows.Close()
-		tbl := a.tables[export.TableSurveyDemographics]
-		ids := stringColumn(t, tbl, "learner_id")
-		seen := 0
-		for _, col := range []string{"ethnicity", "disability"} {
-			for i, v := range stringColumn(t, tbl, col) {
-				if v == "" {
-					continue
-				}
-				seen++
-				if !consent[ids[i]] {
-					t.Errorf("%s row %d: a sensitive value of a learner without consent", col, i)
-				}
+			seen++
+			if !consent[ids[i]] {
+				t.Errorf("%s row %d: a sensitive value of a learner without consent", col, i)
+			}
+			if qis[0][i] == "" && qis[1][i] == "" && qis[2][i] == "" && qis[3][i] == "" {
+				t.Errorf("%s row %d: a sensitive value on a row whose quasi-identifiers were suppressed", col, i)
 			}
 		}
-		if seen == 0 {
-			t.Errorf("no sensitive value at all: the check proves nothing")
-		}
-	})
+	}
+	if seen == 0 && requireValues {
+		t.Errorf("no sensitive value at all: the check proves nothing")
+	}
 }

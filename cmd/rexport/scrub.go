@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -102,18 +103,24 @@ func scrubLines(in io.Reader, out, errOut io.Writer) (failed int, err error) {
 }
 
 func scrubLine(line []byte) (*scrubOutput, error) {
+	if !utf8.Valid(line) {
+		// Offsets are into the text's bytes; the JSON decoder would
+		// replace invalid bytes and shift them, so such a line is refused.
+		return nil, errors.New("not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var in scrubInput
 	if err := dec.Decode(&in); err != nil {
 		return nil, fmt.Errorf("not a JSON object of id, text, names, usernames: %v", err)
 	}
-	if dec.More() {
-		return nil, errors.New("more than one JSON value on the line")
+	if rest := line[dec.InputOffset():]; len(bytes.TrimSpace(rest)) > 0 {
+		return nil, errors.New("text after the JSON object")
 	}
 	if in.Text == nil {
 		return nil, errors.New(`"text" is required`)
 	}
+
 	roster := make([]deidentify.Person, 0, len(in.Names)+1)
 	for _, name := range in.Names {
 		roster = append(roster, deidentify.Person{Name: name})

@@ -15,6 +15,8 @@ func TestScrubCommand(t *testing.T) {
 		`not json at all`,
 		`{"id": "d", "txt": "typo in the field name"}`,
 		``,
+		`{"id": "t", "text": "x"}]`,
+		"{\"id\": \"u\", \"text\": \"bad \xff byte\"}",
 		`{"id": "e", "text": "call +44 20 7946 0958"}`,
 	}, "\n")
 	var out, errOut bytes.Buffer
@@ -24,12 +26,12 @@ func TestScrubCommand(t *testing.T) {
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
 	err := cmd.ExecuteContext(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "2 line(s)") {
-		t.Errorf("exit error = %v, want one naming 2 failed lines", err)
+	if err == nil || !strings.Contains(err.Error(), "4 line(s)") {
+		t.Errorf("exit error = %v, want one naming 4 failed lines", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 5 {
-		t.Fatalf("got %d output lines, want 5 (one per non-empty input line):\n%s", len(lines), out.String())
+	if len(lines) != 7 {
+		t.Fatalf("got %d output lines, want 7 (one per non-empty input line):\n%s", len(lines), out.String())
 	}
 	var a scrubOutput
 	if err := json.Unmarshal([]byte(lines[0]), &a); err != nil {
@@ -57,7 +59,7 @@ func TestScrubCommand(t *testing.T) {
 	if b.Text != "Nothing personal here: see question 3.2.1 at 12:30:45." || len(b.Findings) != 0 {
 		t.Errorf("line b changed: %+v", b)
 	}
-	for i, wantLine := range []int{3, 4} {
+	for i, wantLine := range []int{3, 4, 6, 7} {
 		var e scrubError
 		if err := json.Unmarshal([]byte(lines[2+i]), &e); err != nil || e.Line != wantLine || e.Error == "" {
 			t.Errorf("output line %d = %s, want an error naming input line %d", 3+i, lines[2+i], wantLine)
@@ -67,7 +69,7 @@ func TestScrubCommand(t *testing.T) {
 		}
 	}
 	var e scrubOutput
-	json.Unmarshal([]byte(lines[4]), &e)
+	json.Unmarshal([]byte(lines[6]), &e)
 	if e.ID != "e" || e.Text != "call [PHONE]" {
 		t.Errorf("the run did not go on after bad lines: %+v", e)
 	}
