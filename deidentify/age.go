@@ -37,13 +37,17 @@ const topAgeBand = 90
 // AgeBand generalises an age to a five-year band aligned on multiples of
 // five: "10-14", "15-19", ..., "85-89", and "90+" for 90 and over. It
 // returns "" for a negative age.
-func AgeBand(age int) string {
+func AgeBand(age int) string { return ageBand(age, 5) }
+
+// ageBand is the band of width years containing age, "" for a negative
+// age and top-coded at topAgeBand.
+func ageBand(age, width int) string {
 	switch {
 	case age < 0:
 		return ""
 	case age >= topAgeBand:
 		return strconv.Itoa(topAgeBand) + "+"
 	}
-	lo := age - age%5
-	return strconv.Itoa(lo) + "-" + strconv.Itoa(lo+4)
+	lo := age - age%width
+	return strconv.Itoa(lo) + "-" + strconv.Itoa(lo+width-1)
 }

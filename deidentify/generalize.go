@@ -11,16 +11,7 @@ import (
 // ten: "0-9", "10-19", ..., "80-89", and "90+" for 90 and over (top-coded as
 // in AgeBand). It returns "" for a negative age. AgeBand10(a) is always
 // WidenAgeBand(AgeBand(a)).
-func AgeBand10(age int) string {
-	switch {
-	case age < 0:
-		return ""
-	case age >= topAgeBand:
-		return strconv.Itoa(topAgeBand) + "+"
-	}
-	lo := age - age%10
-	return strconv.Itoa(lo) + "-" + strconv.Itoa(lo+9)
-}
+func AgeBand10(age int) string { return ageBand(age, 10) }
 
 // WidenAgeBand maps a five-year band as returned by AgeBand, e.g. "15-19",
 // to the ten-year band that contains it, "10-19"; "90+" stays "90+". A

@@ -102,3 +102,15 @@ func CountryContinent(code string) (string, bool) {
 	}
 	return m49Regions[i].continent, true
 }
+
+// IsRegion reports whether name is one of the regions CountryRegion
+// returns, so that a published region can be told from a country code or
+// a continent.
+func IsRegion(name string) bool {
+	for _, r := range m49Regions {
+		if r.name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -104,7 +104,7 @@ type RiskReport struct {
 	// was therefore nulled for the class.
 	LDiversityViolations int `json:"l_diversity_violations"`
 	// SensitiveSuppressed counts, per sensitive column, the records whose
-	// non-null value was nulled by the l-diversity check.
+	// non-null value was nulled: by suppression or by the l-diversity check.
 	SensitiveSuppressed map[string]int `json:"sensitive_suppressed"`
 }
 
@@ -123,10 +123,11 @@ const maxKAnonCombinations = 1 << 12
 // people in classes smaller than K, ties broken by the least total number of
 // steps and then by the earlier QI being less generalised. It then nulls
 // every QI of the records in classes smaller than K; records are never
-// dropped. Records whose QIs are all null before suppression form a class
-// like any other. Finally, for each class of non-suppressed records and each
-// sensitive column with fewer than L distinct non-null values, it nulls the
-// column for every record of the class.
+// dropped, but their sensitive values are nulled too. Records whose QIs are
+// all null before suppression form a class like any other. Finally, for
+// each class of non-suppressed records and each sensitive column with fewer
+// than L distinct non-null values, it nulls the column for every record of
+// the class.
 //
 // It returns an error, and no result, if cfg is invalid (K < 1, L < 0, a QI
 // without name or steps, duplicate column names, too many combinations) or a
@@ -537,6 +538,7 @@ func (t *kanonTable) apply(steps []int) *KAnonResult {
 	// has been counted for QI q.
 	generalised := make([]bool, t.people*nq)
 	suppressed := make([]bool, t.people*nq)
+	suppressedSensitive := make([]int, ns)
 	published, below2K := 0, 0
 	for i := range t.records {
 		in, out := &t.records[i], &res.Records[i]
@@ -546,7 +548,6 @@ func (t *kanonTable) apply(steps []int) *KAnonResult {
 		out.Person = in.Person
 		out.QI = qiVals[i*nq : (i+1)*nq : (i+1)*nq]
 		out.Sensitive = sensVals[i*ns : (i+1)*ns : (i+1)*ns]
-		copy(out.Sensitive, in.Sensitive)
 		if size < k {
 			res.Suppressed[i] = true
 			for q, v := range in.QI {
@@ -554,8 +555,17 @@ func (t *kanonTable) apply(steps []int) *KAnonResult {
 					suppressed[p*nq+q] = true
 				}
 			}
-			continue // out.QI stays all null
+			// out.QI and out.Sensitive stay all null: the record's class is
+			// unknown, but its person's values published elsewhere (another
+			// table joined on the pseudonym) may still single it out.
+			for j, v := range in.Sensitive {
+				if v != "" {
+					suppressedSensitive[j]++
+				}
+			}
+			continue
 		}
+		copy(out.Sensitive, in.Sensitive)
 		published++
 		if size-k < k { // size < 2k without overflow
 			below2K++
@@ -585,8 +595,8 @@ func (t *kanonTable) apply(steps []int) *KAnonResult {
 		rep.ShareRecordsBelow2K = float64(below2K) / float64(published)
 	}
 
-	for _, name := range cfg.Sensitive {
-		rep.SensitiveSuppressed[name] = 0
+	for j, name := range cfg.Sensitive {
+		rep.SensitiveSuppressed[name] = suppressedSensitive[j]
 	}
 	if cfg.L > 0 {
 		t.lDiversity(res)
@@ -637,7 +647,7 @@ func (t *kanonTable) lDiversity(res *KAnonResult) {
 				nulled++
 			}
 		}
-		res.Report.SensitiveSuppressed[name] = nulled
+		res.Report.SensitiveSuppressed[name] += nulled
 	}
 	for _, v := range violated {
 		if v {

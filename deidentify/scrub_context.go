@@ -247,13 +247,7 @@ var (
 
 // findDatesOfBirth finds dates introduced by a birth cue.
 func findDatesOfBirth(s string, dst []match) []match {
-	for i := 0; i < len(s); {
-		for i < len(s) && !isDigit(s[i]) {
-			i++
-		}
-		if i >= len(s) {
-			break
-		}
+	for i := nextDigit(s, 0); i < len(s); i = nextDigit(s, i) {
 		end, _ := numberRun(s, i)
 		if i > 0 && isDigit(s[i-1]) {
 			i = end
@@ -456,13 +450,7 @@ func postalCueAfter(s string, e int) bool {
 
 // findPostalCodes finds postal codes introduced by a cue.
 func findPostalCodes(s string, dst []match) []match {
-	for i := 0; i < len(s); {
-		for i < len(s) && !isDigit(s[i]) {
-			i++
-		}
-		if i >= len(s) {
-			break
-		}
+	for i := nextDigit(s, 0); i < len(s); i = nextDigit(s, i) {
 		end, _ := numberRun(s, i)
 		// UK and Canadian codes start with letters: back up to the word.
 		w := i

@@ -284,31 +284,45 @@ func rosterExcluded(f LearnerFacts) string {
 // TimeColumn; for learners, signup). Demographics need a known age: the
 // account's birth date, else the survey's year of birth (youngest possible
 // age); with neither the row is excluded as unknown_age.
-func ExclusionReason(t Table, sr SourceRow) string {
+func ExclusionReason(t Table, sr SourceRow) string { return exclusionFor(t)(sr) }
+
+// exclusionFor returns ExclusionReason for one table with the positions of
+// the columns it reads resolved once, not per row.
+func exclusionFor(t Table) func(SourceRow) string {
 	if t.Name == TableCourses {
-		return ""
+		return func(SourceRow) string { return "" }
 	}
-	f := sr.Learner
-	switch {
-	case f.Deleted:
-		return ExcludedDeleted
-	case f.OptedOut:
-		return ExcludedOptedOut
-	}
-	ref := f.SignupAt
+	timeCol, yearCol := -1, -1
 	if t.TimeColumn != "" {
-		if ts, ok := sr.Row[t.ColumnIndex(t.TimeColumn)].(time.Time); ok {
-			ref = ts
-		}
-	}
-	if !f.BirthDate.IsZero() {
-		if deidentify.AgeAt(f.BirthDate, ref) < deidentify.MinimumAge {
-			return ExcludedUnder13
-		}
-		return ""
+		timeCol = t.ColumnIndex(t.TimeColumn)
 	}
 	if t.Name == TableSurveyDemographics {
-		if y, ok := sr.Row[t.ColumnIndex("year_of_birth")].(int64); ok {
+		yearCol = t.ColumnIndex("year_of_birth")
+	}
+	return func(sr SourceRow) string {
+		f := sr.Learner
+		switch {
+		case f.Deleted:
+			return ExcludedDeleted
+		case f.OptedOut:
+			return ExcludedOptedOut
+		}
+		ref := f.SignupAt
+		if timeCol >= 0 {
+			if ts, ok := sr.Row[timeCol].(time.Time); ok {
+				ref = ts
+			}
+		}
+		if !f.BirthDate.IsZero() {
+			if deidentify.AgeAt(f.BirthDate, ref) < deidentify.MinimumAge {
+				return ExcludedUnder13
+			}
+			return ""
+		}
+		if yearCol < 0 {
+			return ""
+		}
+		if y, ok := sr.Row[yearCol].(int64); ok {
 			if deidentify.MinAgeFromYear(int(y), ref) < deidentify.MinimumAge {
 				return ExcludedUnder13
 			}
@@ -316,7 +330,6 @@ func ExclusionReason(t Table, sr SourceRow) string {
 		}
 		return ExcludedUnknownAge
 	}
-	return ""
 }
 
 // exclusionRank orders reasons so a learner excluded for several is
@@ -546,13 +559,14 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		}
 		kanon := newKAnonBuffer(plan, bc.dua, linkedNames, func(person string) []string { return bc.linkedQI[person] })
 		gradeCol, passedCol := t.ColumnIndex("grade"), t.ColumnIndex("passed")
+		excluded := exclusionFor(t)
 		out := make(Row, len(plan))
 		err = bc.Source.Scan(ctx, bc.query(bc.in, t.Name), func(sr SourceRow) error {
 			bc.visited++
 			if bc.progress != nil && bc.visited%progressEvery == 0 {
 				bc.progress(bc.visited)
 			}
-			if reason := ExclusionReason(t, sr); reason != "" {
+			if reason := excluded(sr); reason != "" {
 				id := sr.Learner.LearnerID
 				if exclusionRank[reason] > exclusionRank[bc.excluded[id]] {
 					bc.excluded[id] = reason

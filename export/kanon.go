@@ -106,18 +106,7 @@ func (b *kanonBuffer) flush(write func(Row) error, published func(person string,
 			row[c] = nullIfEmpty(rec.QI[j])
 		}
 		for j, c := range b.sensCols {
-			v := rec.Sensitive[j]
-			if res.Suppressed[i] && v != "" {
-				// A suppressed record's class is unknown here, but its
-				// learner's other published values (the learners table)
-				// may still single it out: no sensitive value leaves with it.
-				if res.Report.SensitiveSuppressed == nil {
-					res.Report.SensitiveSuppressed = map[string]int{}
-				}
-				res.Report.SensitiveSuppressed[b.sensNames[j]]++
-				v = ""
-			}
-			row[c] = nullIfEmpty(v)
+			row[c] = nullIfEmpty(rec.Sensitive[j])
 		}
 		if err := write(row); err != nil {
 			return nil, err
@@ -180,25 +169,11 @@ func regionOf(v string) string {
 	if r, ok := deidentify.CountryRegion(v); ok {
 		return r
 	}
-	if v != "" && isRegion(v) {
+	if deidentify.IsRegion(v) {
 		return v
 	}
 	return "unknown"
 }
-
-var regionNames = func() map[string]bool {
-	m := map[string]bool{}
-	for a := 'A'; a <= 'Z'; a++ {
-		for b := 'A'; b <= 'Z'; b++ {
-			if r, ok := deidentify.CountryRegion(string([]rune{a, b})); ok {
-				m[r] = true
-			}
-		}
-	}
-	return m
-}()
-
-func isRegion(v string) bool { return regionNames[v] }
 
 func (h *headline) stats() *HeadlineStats {
 	if len(h.grades) == 0 || h.countryBefore == nil {

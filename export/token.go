@@ -3,6 +3,7 @@ package export
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"io"
 	"strings"
@@ -44,4 +45,5 @@ func NewID(prefix string) string {
 	return prefix + base32Enc.EncodeToString(b[:])
 }
 
-var base32Enc = base32StdLower()
+// base32Enc is lowercase base32 without padding, as in pseudonyms.
+var base32Enc = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)

@@ -14,6 +14,7 @@ import (
 	"github.com/rexport/rexport/api"
 	"github.com/rexport/rexport/api/client"
 	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/fixtures"
 )
 
 func newDemoCmd(g *globalFlags) *cobra.Command {
@@ -60,7 +61,7 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 	step := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
 
 	step("generating fixtures: %d learners (seed %d) into %s", learners, seed, sourcePath)
-	if err := writeFixturesDB(ctx, sourcePath, learners, seed); err != nil {
+	if err := writeFixturesDB(ctx, fixtures.Config{Learners: learners, Seed: seed}, sourcePath, nil); err != nil {
 		return "", err
 	}
 	a, err := openApp(ctx, appOptions{DataDir: dataDir, SourcePath: sourcePath, Workers: 1, PollInterval: 100 * time.Millisecond, Log: g.logger()})

@@ -26,6 +26,7 @@ import (
 	"github.com/rexport/rexport/api/client"
 	"github.com/rexport/rexport/deidentify"
 	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/fixtures"
 )
 
 // e2e is one running service over generated fixtures, shared by the
@@ -33,6 +34,7 @@ import (
 type e2e struct {
 	dir        string
 	app        *app
+	srv        *server
 	url        string
 	source     *sql.DB // the source DB, read directly for expected values
 	admin      *client.Client
@@ -50,6 +52,25 @@ var (
 )
 
 const e2eLearners = 800
+
+// TestMain stops the shared service after the tests and removes its data
+// (databases, master key, export files).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if env := e2eEnv; env != nil {
+		if env.srv != nil {
+			env.app.shutdown(env.srv)
+		}
+		if env.app != nil {
+			env.app.Close()
+		}
+		if env.source != nil {
+			env.source.Close()
+		}
+		os.RemoveAll(env.dir)
+	}
+	os.Exit(code)
+}
 
 // setupE2E starts the service once per test binary through the same
 // wiring as `rexport serve`, on 127.0.0.1:0.
@@ -70,30 +91,30 @@ func newE2E() (*e2e, error) {
 	}
 	env := &e2e{dir: dir, researchers: map[string]*client.Client{}}
 	srcPath := filepath.Join(dir, "source.db")
-	if err := writeFixturesDB(ctx, srcPath, e2eLearners, 7); err != nil {
-		return nil, err
+	if err := writeFixturesDB(ctx, fixtures.Config{Learners: e2eLearners, Seed: 7}, srcPath, nil); err != nil {
+		return env, err
 	}
 	if env.source, err = sql.Open("sqlite", "file:"+srcPath+"?mode=ro"); err != nil {
-		return nil, err
+		return env, err
 	}
 	env.app, err = openApp(ctx, appOptions{DataDir: filepath.Join(dir, "data"), SourcePath: srcPath, Workers: 2, PollInterval: 50 * time.Millisecond})
 	if err != nil {
-		return nil, err
+		return env, err
 	}
 	token, err := env.app.ensureAdmin(ctx)
 	if err != nil {
-		return nil, err
+		return env, err
 	}
 	srv, err := env.app.serve(ctx, "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return env, err
 	}
-	env.url = srv.URL
+	env.url, env.srv = srv.URL, srv
 	env.admin = client.New(srv.URL, token)
 
 	courses, err := env.app.source.Courses(ctx, nil)
 	if err != nil {
-		return nil, err
+		return env, err
 	}
 	seen := map[string]bool{}
 	for _, c := range courses {
@@ -103,7 +124,7 @@ func newE2E() (*e2e, error) {
 		}
 	}
 	if len(env.partners) < 2 {
-		return nil, fmt.Errorf("fixtures have %d partners, want at least 2", len(env.partners))
+		return env, fmt.Errorf("fixtures have %d partners, want at least 2", len(env.partners))
 	}
 	yes := true
 	for i, pid := range env.partners[:2] {
@@ -115,18 +136,18 @@ func newE2E() (*e2e, error) {
 			dua.AllowFreeText = &no
 		}
 		if _, err := env.admin.CreatePartner(ctx, api.PartnerInput{Id: pid, Name: "Partner " + pid, Dua: dua}); err != nil {
-			return nil, fmt.Errorf("create partner %s: %w", pid, err)
+			return env, fmt.Errorf("create partner %s: %w", pid, err)
 		}
 		pid := pid
 		tok, err := env.admin.CreateToken(ctx, api.TokenInput{Name: "researcher " + pid, Role: "researcher", PartnerId: &pid})
 		if err != nil {
-			return nil, err
+			return env, err
 		}
 		env.researchers[pid] = client.New(srv.URL, tok.Token)
 	}
 	rev, err := env.admin.CreateToken(ctx, api.TokenInput{Name: "reviewer", Role: "reviewer"})
 	if err != nil {
-		return nil, err
+		return env, err
 	}
 	env.reviewer, env.reviewerID = client.New(srv.URL, rev.Token), rev.PrincipalId
 	return env, nil

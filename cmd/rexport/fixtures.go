@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -95,9 +96,9 @@ func newRowsBar(w io.Writer, desc string) *progressbar.ProgressBar {
 	)
 }
 
-// writeFixturesSQLite writes a new source database; on error nothing is
-// left at path.
-func writeFixturesSQLite(cmd *cobra.Command, cfg fixtures.Config, path string, force bool, count func(string)) (err error) {
+// writeFixturesSQLite writes a new source database, replacing an existing
+// one only with force; on error nothing is left at path.
+func writeFixturesSQLite(cmd *cobra.Command, cfg fixtures.Config, path string, force bool, count func(string)) error {
 	if _, err := os.Stat(path); err == nil {
 		if !force {
 			return fmt.Errorf("%s exists; use --force to replace it", path)
@@ -106,7 +107,13 @@ func writeFixturesSQLite(cmd *cobra.Command, cfg fixtures.Config, path string, f
 			return err
 		}
 	}
-	ctx := cmd.Context()
+	return writeFixturesDB(cmd.Context(), cfg, path, count)
+}
+
+// writeFixturesDB writes generated data into a new SQLite source database
+// at path (which must not exist), calling count, if not nil, per row. On
+// error the half-written database is removed.
+func writeFixturesDB(ctx context.Context, cfg fixtures.Config, path string, count func(string)) (err error) {
 	db, err := srcsqlite.Create(ctx, path)
 	if err != nil {
 		return err
@@ -124,7 +131,9 @@ func writeFixturesSQLite(cmd *cobra.Command, cfg fixtures.Config, path string, f
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			count(table)
+			if count != nil {
+				count(table)
+			}
 			return ins.Insert(table, row)
 		})
 	})

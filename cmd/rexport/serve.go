@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,9 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/fixtures"
-	srcsqlite "github.com/rexport/rexport/source/sqlite"
 )
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -40,7 +37,7 @@ start prints a one-time admin token: keep it, it is not shown again.`,
 				}
 				if _, err := os.Stat(source); errors.Is(err, fs.ErrNotExist) {
 					fmt.Fprintf(cmd.ErrOrStderr(), "generating fixtures: %d learners into %s\n", fixtureLearners, source)
-					if err := writeFixturesDB(ctx, source, fixtureLearners, 1); err != nil {
+					if err := writeFixturesDB(ctx, fixtures.Config{Learners: fixtureLearners, Seed: 1}, source, nil); err != nil {
 						return err
 					}
 				}
@@ -78,24 +75,4 @@ start prints a one-time admin token: keep it, it is not shown again.`,
 	cmd.Flags().IntVar(&fixtureLearners, "fixtures", 0, "if the source database does not exist, fill it with N generated learners")
 	cmd.Flags().IntVar(&workers, "workers", 1, "concurrent builds (0: API only)")
 	return cmd
-}
-
-// writeFixturesDB writes a new SQLite source database of generated data.
-// On error the half-written file is removed.
-func writeFixturesDB(ctx context.Context, path string, learners int, seed uint64) (err error) {
-	db, err := srcsqlite.Create(ctx, path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		db.Close()
-		if err != nil {
-			srcsqlite.RemoveFiles(path)
-		}
-	}()
-	return db.Load(ctx, func(ins *srcsqlite.Inserter) error {
-		return fixtures.Generate(fixtures.Config{Learners: learners, Seed: seed}, func(table string, row export.Row) error {
-			return ins.Insert(table, row)
-		})
-	})
 }

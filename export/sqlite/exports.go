@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/rexport/rexport/export"
 )
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // CreateExport implements export.Store.
 func (db *DB) CreateExport(ctx context.Context, e *export.Export) (err error) {

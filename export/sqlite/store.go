@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/rexport/rexport/export"
@@ -278,7 +279,7 @@ func (db *DB) RotateKey(ctx context.Context, by string) (v int, err error) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO key_versions (version, created_at) VALUES (?, ?)`, v, formatTime(db.now())); err != nil {
 			return err
 		}
-		return db.audit(ctx, tx, export.AuditEntry{PrincipalID: by, Action: "key.rotate", Detail: "version=" + itoa(v)})
+		return db.audit(ctx, tx, export.AuditEntry{PrincipalID: by, Action: "key.rotate", Detail: "version=" + strconv.Itoa(v)})
 	})
 	return v, err
 }
