@@ -34,6 +34,13 @@ func (h *handlers) CreatePartner(ctx context.Context, req CreatePartnerRequestOb
 	if b.Dua.EndsOn != nil {
 		in.DUA.EndsOn = b.Dua.EndsOn.Time
 	}
+	if b.Dua.StartsOn != nil {
+		in.DUA.StartsOn = b.Dua.StartsOn.Time
+	}
+	for _, l := range deref(b.Dua.AllowedLinkage) {
+		in.DUA.AllowedLinkage = append(in.DUA.AllowedLinkage, export.Linkage(l))
+	}
+	in.DUA.Recipients = deref(b.Dua.Recipients)
 	if b.Dua.FinestTimePrecision != nil {
 		in.DUA.FinestTimePrecision = string(*b.Dua.FinestTimePrecision)
 	}
@@ -69,11 +76,12 @@ func (h *handlers) CreateToken(ctx context.Context, req CreateTokenRequestObject
 	if req.Body == nil {
 		return nil, export.Errorf(export.EINVALID, "body: required")
 	}
-	pr, token, err := h.cfg.Service.CreatePrincipal(ctx, p, req.Body.Name, export.Role(req.Body.Role), deref(req.Body.PartnerId))
+	ttl := time.Duration(deref(req.Body.ExpiresInDays)) * 24 * time.Hour
+	pr, token, err := h.cfg.Service.CreatePrincipal(ctx, p, req.Body.Name, export.Role(req.Body.Role), deref(req.Body.PartnerId), ttl)
 	if err != nil {
 		return nil, err
 	}
-	return CreateToken201JSONResponse{PrincipalId: pr.ID, Name: pr.Name, Role: string(pr.Role), PartnerId: ptrIfSet(pr.PartnerID), Token: token}, nil
+	return CreateToken201JSONResponse{PrincipalId: pr.ID, Name: pr.Name, Role: string(pr.Role), PartnerId: ptrIfSet(pr.PartnerID), Token: token, ExpiresAt: pr.ExpiresAt}, nil
 }
 
 func partnerToAPI(p export.Partner) Partner {
@@ -98,6 +106,17 @@ func partnerToAPI(p export.Partner) Partner {
 	if !p.DUA.EndsOn.IsZero() {
 		out.Dua.EndsOn = &openapi_types.Date{Time: p.DUA.EndsOn.UTC().Truncate(24 * time.Hour)}
 	}
+	if !p.DUA.StartsOn.IsZero() {
+		out.Dua.StartsOn = &openapi_types.Date{Time: p.DUA.StartsOn.UTC().Truncate(24 * time.Hour)}
+	}
+	if len(p.DUA.AllowedLinkage) > 0 {
+		var ls []DUAAllowedLinkage
+		for _, l := range p.DUA.AllowedLinkage {
+			ls = append(ls, DUAAllowedLinkage(l))
+		}
+		out.Dua.AllowedLinkage = &ls
+	}
+	out.Dua.Recipients = nonEmpty(p.DUA.Recipients)
 	finest := TimePrecision(p.DUA.FinestTimePrecision)
 	if finest == "" {
 		finest = Hour
@@ -105,4 +124,12 @@ func partnerToAPI(p export.Partner) Partner {
 	k, l := p.DUA.KAnonymity(), p.DUA.LDiversity()
 	out.Dua.FinestTimePrecision, out.Dua.K, out.Dua.L = &finest, &k, &l
 	return out
+}
+
+// nonEmpty returns nil for an empty slice, else a pointer to it.
+func nonEmpty[T any](v []T) *[]T {
+	if len(v) == 0 {
+		return nil
+	}
+	return &v
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +23,24 @@ import (
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for DUAAllowedLinkage.
+const (
+	DUAAllowedLinkagePartner DUAAllowedLinkage = "partner"
+	DUAAllowedLinkageRequest DUAAllowedLinkage = "request"
+)
+
+// Valid indicates whether the value is a known member of the DUAAllowedLinkage enum.
+func (e DUAAllowedLinkage) Valid() bool {
+	switch e {
+	case DUAAllowedLinkagePartner:
+		return true
+	case DUAAllowedLinkageRequest:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for DecisionDecision.
 const (
@@ -41,6 +60,24 @@ func (e DecisionDecision) Valid() bool {
 	}
 }
 
+// Defines values for ErasureReason.
+const (
+	Deleted  ErasureReason = "deleted"
+	OptedOut ErasureReason = "opted_out"
+)
+
+// Valid indicates whether the value is a known member of the ErasureReason enum.
+func (e ErasureReason) Valid() bool {
+	switch e {
+	case Deleted:
+		return true
+	case OptedOut:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorCode.
 const (
 	Conflict        ErrorCode = "conflict"
@@ -48,6 +85,7 @@ const (
 	Internal        ErrorCode = "internal"
 	Invalid         ErrorCode = "invalid"
 	NotFound        ErrorCode = "not_found"
+	RateLimited     ErrorCode = "rate_limited"
 	TooLarge        ErrorCode = "too_large"
 	Unauthenticated ErrorCode = "unauthenticated"
 )
@@ -64,6 +102,8 @@ func (e ErrorCode) Valid() bool {
 	case Invalid:
 		return true
 	case NotFound:
+		return true
+	case RateLimited:
 		return true
 	case TooLarge:
 		return true
@@ -96,10 +136,13 @@ func (e ExportRequestLinkage) Valid() bool {
 const (
 	StateApproved  State = "approved"
 	StateBuilding  State = "building"
+	StateCancelled State = "cancelled"
 	StateExpired   State = "expired"
 	StateFailed    State = "failed"
+	StateQueued    State = "queued"
 	StateReady     State = "ready"
 	StateRejected  State = "rejected"
+	StateRevoked   State = "revoked"
 	StateSubmitted State = "submitted"
 )
 
@@ -110,13 +153,19 @@ func (e State) Valid() bool {
 		return true
 	case StateBuilding:
 		return true
+	case StateCancelled:
+		return true
 	case StateExpired:
 		return true
 	case StateFailed:
 		return true
+	case StateQueued:
+		return true
 	case StateReady:
 		return true
 	case StateRejected:
+		return true
+	case StateRevoked:
 		return true
 	case StateSubmitted:
 		return true
@@ -203,13 +252,39 @@ func (e TokenInputRole) Valid() bool {
 	}
 }
 
+// AuditEntry defines model for AuditEntry.
+type AuditEntry struct {
+	Action   string    `json:"action"`
+	At       time.Time `json:"at"`
+	Detail   string    `json:"detail"`
+	ExportId string    `json:"export_id"`
+
+	// Hash hex SHA-256 over prev_hash and the entry's fields (see rexport audit verify).
+	Hash        string `json:"hash"`
+	Id          int64  `json:"id"`
+	PartnerId   string `json:"partner_id"`
+	PrevHash    string `json:"prev_hash"`
+	PrincipalId string `json:"principal_id"`
+}
+
+// AuditPage defines model for AuditPage.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+
+	// NextAfter Pass as after to get the next page; absent on the last page.
+	NextAfter *int64 `json:"next_after,omitempty"`
+}
+
 // DUA defines model for DUA.
 type DUA struct {
-	AllowFreeText  *bool   `json:"allow_free_text,omitempty"`
-	AllowSensitive *bool   `json:"allow_sensitive,omitempty"`
-	AllowedTables  []Table `json:"allowed_tables"`
+	AllowFreeText  *bool `json:"allow_free_text,omitempty"`
+	AllowSensitive *bool `json:"allow_sensitive,omitempty"`
 
-	// EndsOn Last day the agreement covers; requests after it are refused.
+	// AllowedLinkage Linkage scopes the partner's exports may use (absent or empty allows both).
+	AllowedLinkage *[]DUAAllowedLinkage `json:"allowed_linkage,omitempty"`
+	AllowedTables  []Table              `json:"allowed_tables"`
+
+	// EndsOn Last day the agreement covers; requests, builds and downloads after it are refused, and exports expire by then.
 	EndsOn *openapi_types.Date `json:"ends_on,omitempty"`
 
 	// FinestTimePrecision Timestamps are truncated to this precision (UTC); the partner's agreement sets the finest allowed.
@@ -221,9 +296,18 @@ type DUA struct {
 	// L distinct l-diversity of sensitive columns within each k-class.
 	L *int `json:"l,omitempty"`
 
+	// Recipients Named people who may receive the data; when set, only researcher tokens with one of these names may request.
+	Recipients *[]string `json:"recipients,omitempty"`
+
 	// Reference The signed agreement's reference.
 	Reference string `json:"reference"`
+
+	// StartsOn First day the agreement covers; requests and downloads before it are refused.
+	StartsOn *openapi_types.Date `json:"starts_on,omitempty"`
 }
+
+// DUAAllowedLinkage defines model for DUA.AllowedLinkage.
+type DUAAllowedLinkage string
 
 // Decision defines model for Decision.
 type Decision struct {
@@ -236,6 +320,22 @@ type Decision struct {
 // DecisionDecision defines model for Decision.Decision.
 type DecisionDecision string
 
+// Erasure defines model for Erasure.
+type Erasure struct {
+	Pseudonym string        `json:"pseudonym"`
+	Reason    ErasureReason `json:"reason"`
+}
+
+// ErasureReason defines model for Erasure.Reason.
+type ErasureReason string
+
+// ErasureList defines model for ErasureList.
+type ErasureList struct {
+	ComputedAt time.Time `json:"computed_at"`
+	Erasures   []Erasure `json:"erasures"`
+	ExportId   string    `json:"export_id"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	Code    ErrorCode `json:"code"`
@@ -247,11 +347,19 @@ type ErrorCode string
 
 // Export defines model for Export.
 type Export struct {
-	CreatedAt   time.Time   `json:"created_at"`
-	Decisions   []Decision  `json:"decisions"`
-	Error       *string     `json:"error,omitempty"`
-	ExpiresAt   *time.Time  `json:"expires_at,omitempty"`
-	Files       []File      `json:"files"`
+	// ApprovalsRequired Distinct reviewers who must approve before the build (2 with free text or sensitive columns).
+	ApprovalsRequired int        `json:"approvals_required"`
+	CreatedAt         time.Time  `json:"created_at"`
+	Decisions         []Decision `json:"decisions"`
+	Error             *string    `json:"error,omitempty"`
+	ExpiresAt         *time.Time `json:"expires_at,omitempty"`
+	Files             []File     `json:"files"`
+
+	// FilesDeletedAt When the files of an expired or revoked export were deleted.
+	FilesDeletedAt *time.Time `json:"files_deleted_at,omitempty"`
+
+	// Generation Build generation (a retry starts the next).
+	Generation  *int        `json:"generation,omitempty"`
 	Id          string      `json:"id"`
 	KeyVersion  *int        `json:"key_version,omitempty"`
 	PartnerId   string      `json:"partner_id"`
@@ -321,6 +429,19 @@ type Health struct {
 	Status string `json:"status"`
 }
 
+// LinkList defines model for LinkList.
+type LinkList struct {
+	Links []SignedLink `json:"links"`
+}
+
+// LinkRequest defines model for LinkRequest.
+type LinkRequest struct {
+	ExpiresInSeconds *int `json:"expires_in_seconds,omitempty"`
+
+	// Files File names (default every file of the export).
+	Files *[]string `json:"files,omitempty"`
+}
+
 // Manifest See docs; fields export_id, partner, tables (name, file, rows, size, sha256, columns), policy_version, pseudonyms (algorithm, scope, key_version), excluded_learners, generated_at, expires_at.
 type Manifest map[string]interface{}
 
@@ -344,6 +465,23 @@ type PartnerInput struct {
 // PartnerList defines model for PartnerList.
 type PartnerList struct {
 	Partners []Partner `json:"partners"`
+}
+
+// PrincipalList defines model for PrincipalList.
+type PrincipalList struct {
+	Principals []PrincipalView `json:"principals"`
+}
+
+// PrincipalView defines model for PrincipalView.
+type PrincipalView struct {
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	Id         string     `json:"id"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	Name       string     `json:"name"`
+	PartnerId  *string    `json:"partner_id,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	Role       string     `json:"role"`
 }
 
 // Progress defines model for Progress.
@@ -373,6 +511,20 @@ type RequestView struct {
 	To               *time.Time `json:"to,omitempty"`
 }
 
+// Revocation defines model for Revocation.
+type Revocation struct {
+	Reason string `json:"reason"`
+}
+
+// SignedLink defines model for SignedLink.
+type SignedLink struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Name      string    `json:"name"`
+
+	// Url Path and query, relative to the server; no token needed.
+	Url string `json:"url"`
+}
+
 // State defines model for State.
 type State string
 
@@ -384,10 +536,11 @@ type TimePrecision string
 
 // TokenCreated defines model for TokenCreated.
 type TokenCreated struct {
-	Name        string  `json:"name"`
-	PartnerId   *string `json:"partner_id,omitempty"`
-	PrincipalId string  `json:"principal_id"`
-	Role        string  `json:"role"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	Name        string    `json:"name"`
+	PartnerId   *string   `json:"partner_id,omitempty"`
+	PrincipalId string    `json:"principal_id"`
+	Role        string    `json:"role"`
 
 	// Token The bearer token. It is shown only in this response.
 	Token string `json:"token"`
@@ -395,7 +548,9 @@ type TokenCreated struct {
 
 // TokenInput defines model for TokenInput.
 type TokenInput struct {
-	Name string `json:"name"`
+	// ExpiresInDays The token stops working after this many days.
+	ExpiresInDays *int   `json:"expires_in_days,omitempty"`
+	Name          string `json:"name"`
 
 	// PartnerId Required for researcher and pipeline, absent for staff.
 	PartnerId *string        `json:"partner_id,omitempty"`
@@ -408,17 +563,43 @@ type TokenInputRole string
 // ExportID defines model for ExportID.
 type ExportID = string
 
+// FileName defines model for FileName.
+type FileName = string
+
+// ListAuditParams defines parameters for ListAudit.
+type ListAuditParams struct {
+	// After Return entries with an id above this one (the previous page's next_after).
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
+	Limit *int   `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListExportsParams defines parameters for ListExports.
 type ListExportsParams struct {
 	State *State `form:"state,omitempty" json:"state,omitempty"`
 	Limit *int   `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// GetLinkedFileParams defines parameters for GetLinkedFile.
+type GetLinkedFileParams struct {
+	Principal string `form:"principal" json:"principal"`
+
+	// Expires Unix seconds.
+	Expires int64  `form:"expires" json:"expires"`
+	Kid     string `form:"kid" json:"kid"`
+	Sig     string `form:"sig" json:"sig"`
+}
+
 // CreateExportJSONRequestBody defines body for CreateExport for application/json ContentType.
 type CreateExportJSONRequestBody = ExportRequest
 
+// CreateLinksJSONRequestBody defines body for CreateLinks for application/json ContentType.
+type CreateLinksJSONRequestBody = LinkRequest
+
 // RejectExportJSONRequestBody defines body for RejectExport for application/json ContentType.
 type RejectExportJSONRequestBody = Rejection
+
+// RevokeExportJSONRequestBody defines body for RevokeExport for application/json ContentType.
+type RevokeExportJSONRequestBody = Revocation
 
 // CreatePartnerJSONRequestBody defines body for CreatePartner for application/json ContentType.
 type CreatePartnerJSONRequestBody = PartnerInput
@@ -431,6 +612,9 @@ type ServerInterface interface {
 	// GetHealth Liveness check (no token needed).
 	// (GET /healthz)
 	GetHealth(ctx *echo.Context) error
+	// ListAudit Page through the hash-chained audit log, oldest first (admins).
+	// (GET /v1/audit)
+	ListAudit(ctx *echo.Context, params ListAuditParams) error
 	// ListExports List the exports the caller may see, newest first.
 	// (GET /v1/exports)
 	ListExports(ctx *echo.Context, params ListExportsParams) error
@@ -440,27 +624,51 @@ type ServerInterface interface {
 	// GetExport One export with its state, decisions, progress and files.
 	// (GET /v1/exports/{id})
 	GetExport(ctx *echo.Context, id ExportID) error
-	// ApproveExport Approve a submitted export and queue its build (reviewers).
+	// ApproveExport Approve a submitted export (reviewers); the last required approval queues its build.
 	// (POST /v1/exports/{id}/approve)
 	ApproveExport(ctx *echo.Context, id ExportID) error
+	// CancelExport Withdraw a request before its build starts (the researcher who requested it).
+	// (POST /v1/exports/{id}/cancel)
+	CancelExport(ctx *echo.Context, id ExportID) error
+	// ListErasures Pseudonyms of learners in this export who have since been deleted or opted out.
+	// (GET /v1/exports/{id}/erasures)
+	ListErasures(ctx *echo.Context, id ExportID) error
 	// GetExportFile Download one file of a ready export.
 	// (GET /v1/exports/{id}/files/{name})
-	GetExportFile(ctx *echo.Context, id ExportID, name string) error
+	GetExportFile(ctx *echo.Context, id ExportID, name FileName) error
+	// CreateLinks Signed, expiring download links for files of a ready export.
+	// (POST /v1/exports/{id}/links)
+	CreateLinks(ctx *echo.Context, id ExportID) error
 	// GetManifest The manifest of a ready export (manifest.json).
 	// (GET /v1/exports/{id}/manifest)
 	GetManifest(ctx *echo.Context, id ExportID) error
 	// RejectExport Reject a submitted export with a reason (reviewers).
 	// (POST /v1/exports/{id}/reject)
 	RejectExport(ctx *echo.Context, id ExportID) error
+	// RetryExport Queue a failed build again (reviewers).
+	// (POST /v1/exports/{id}/retry)
+	RetryExport(ctx *echo.Context, id ExportID) error
+	// RevokeExport Revoke an export at any point after approval (reviewers, admins).
+	// (POST /v1/exports/{id}/revoke)
+	RevokeExport(ctx *echo.Context, id ExportID) error
+	// GetLinkedFile Download a file through a signed link (no token).
+	// (GET /v1/links/{id}/{name})
+	GetLinkedFile(ctx *echo.Context, id ExportID, name FileName, params GetLinkedFileParams) error
 	// ListPartners List partners (staff).
 	// (GET /v1/partners)
 	ListPartners(ctx *echo.Context) error
 	// CreatePartner Register a content partner and its data-use agreement (admins).
 	// (POST /v1/partners)
 	CreatePartner(ctx *echo.Context) error
+	// ListTokens List principals and their tokens' state (admins). Tokens themselves are never shown again.
+	// (GET /v1/tokens)
+	ListTokens(ctx *echo.Context) error
 	// CreateToken Create a principal and its API token, shown once (admins).
 	// (POST /v1/tokens)
 	CreateToken(ctx *echo.Context) error
+	// RevokeToken Revoke a principal's token at once (admins); its signed links stop too.
+	// (DELETE /v1/tokens/{id})
+	RevokeToken(ctx *echo.Context, id string) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -474,6 +682,31 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx *echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetHealth(ctx)
+	return err
+}
+
+// ListAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAudit(ctx *echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAudit(ctx, params)
 	return err
 }
 
@@ -543,6 +776,38 @@ func (w *ServerInterfaceWrapper) ApproveExport(ctx *echo.Context) error {
 	return err
 }
 
+// CancelExport converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelExport(ctx *echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ExportID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelExport(ctx, id)
+	return err
+}
+
+// ListErasures converts echo context to params.
+func (w *ServerInterfaceWrapper) ListErasures(ctx *echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ExportID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListErasures(ctx, id)
+	return err
+}
+
 // GetExportFile converts echo context to params.
 func (w *ServerInterfaceWrapper) GetExportFile(ctx *echo.Context) error {
 	var err error
@@ -555,7 +820,7 @@ func (w *ServerInterfaceWrapper) GetExportFile(ctx *echo.Context) error {
 	}
 
 	// ------------- Path parameter "name" -------------
-	var name string
+	var name FileName
 
 	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
@@ -564,6 +829,22 @@ func (w *ServerInterfaceWrapper) GetExportFile(ctx *echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetExportFile(ctx, id, name)
+	return err
+}
+
+// CreateLinks converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateLinks(ctx *echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ExportID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateLinks(ctx, id)
 	return err
 }
 
@@ -599,6 +880,92 @@ func (w *ServerInterfaceWrapper) RejectExport(ctx *echo.Context) error {
 	return err
 }
 
+// RetryExport converts echo context to params.
+func (w *ServerInterfaceWrapper) RetryExport(ctx *echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ExportID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetryExport(ctx, id)
+	return err
+}
+
+// RevokeExport converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeExport(ctx *echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ExportID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeExport(ctx, id)
+	return err
+}
+
+// GetLinkedFile converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLinkedFile(ctx *echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ExportID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name FileName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLinkedFileParams
+	// ------------- Required query parameter "principal" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "principal", ctx.QueryParams(), &params.Principal, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter principal: %s", err))
+	}
+
+	// ------------- Required query parameter "expires" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "expires", ctx.QueryParams(), &params.Expires, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expires: %s", err))
+	}
+
+	// ------------- Required query parameter "kid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "kid", ctx.QueryParams(), &params.Kid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kid: %s", err))
+	}
+
+	// ------------- Required query parameter "sig" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "sig", ctx.QueryParams(), &params.Sig, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sig: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLinkedFile(ctx, id, name, params)
+	return err
+}
+
 // ListPartners converts echo context to params.
 func (w *ServerInterfaceWrapper) ListPartners(ctx *echo.Context) error {
 	var err error
@@ -617,12 +984,37 @@ func (w *ServerInterfaceWrapper) CreatePartner(ctx *echo.Context) error {
 	return err
 }
 
+// ListTokens converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTokens(ctx *echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTokens(ctx)
+	return err
+}
+
 // CreateToken converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateToken(ctx *echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateToken(ctx)
+	return err
+}
+
+// RevokeToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeToken(ctx *echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeToken(ctx, id)
 	return err
 }
 
@@ -676,14 +1068,23 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/v1/partners", wrapper.ListPartners, options.OperationMiddlewares["listPartners"]...)
 	router.POST(options.BaseURL+"/v1/partners", wrapper.CreatePartner, options.OperationMiddlewares["createPartner"]...)
+	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
+	router.DELETE(options.BaseURL+"/v1/tokens/:id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
+	router.GET(options.BaseURL+"/v1/audit", wrapper.ListAudit, options.OperationMiddlewares["listAudit"]...)
 	router.GET(options.BaseURL+"/v1/exports", wrapper.ListExports, options.OperationMiddlewares["listExports"]...)
 	router.POST(options.BaseURL+"/v1/exports", wrapper.CreateExport, options.OperationMiddlewares["createExport"]...)
 	router.GET(options.BaseURL+"/v1/exports/:id", wrapper.GetExport, options.OperationMiddlewares["getExport"]...)
 	router.POST(options.BaseURL+"/v1/exports/:id/approve", wrapper.ApproveExport, options.OperationMiddlewares["approveExport"]...)
 	router.POST(options.BaseURL+"/v1/exports/:id/reject", wrapper.RejectExport, options.OperationMiddlewares["rejectExport"]...)
+	router.POST(options.BaseURL+"/v1/exports/:id/cancel", wrapper.CancelExport, options.OperationMiddlewares["cancelExport"]...)
+	router.POST(options.BaseURL+"/v1/exports/:id/retry", wrapper.RetryExport, options.OperationMiddlewares["retryExport"]...)
+	router.POST(options.BaseURL+"/v1/exports/:id/revoke", wrapper.RevokeExport, options.OperationMiddlewares["revokeExport"]...)
+	router.POST(options.BaseURL+"/v1/exports/:id/links", wrapper.CreateLinks, options.OperationMiddlewares["createLinks"]...)
+	router.GET(options.BaseURL+"/v1/exports/:id/erasures", wrapper.ListErasures, options.OperationMiddlewares["listErasures"]...)
 	router.GET(options.BaseURL+"/v1/exports/:id/manifest", wrapper.GetManifest, options.OperationMiddlewares["getManifest"]...)
 	router.GET(options.BaseURL+"/v1/exports/:id/files/:name", wrapper.GetExportFile, options.OperationMiddlewares["getExportFile"]...)
+	router.GET(options.BaseURL+"/v1/links/:id/:name", wrapper.GetLinkedFile, options.OperationMiddlewares["getLinkedFile"]...)
 
 }
 
@@ -713,6 +1114,98 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 type GetHealth500JSONResponse struct{ ErrorJSONResponse }
 
 func (response GetHealth500JSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditRequestObject struct {
+	Params ListAuditParams
+}
+
+type ListAuditResponseObject interface {
+	VisitListAuditResponse(w http.ResponseWriter) error
+}
+
+type ListAudit200JSONResponse AuditPage
+
+func (response ListAudit200JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListAudit400JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit401JSONResponse Error
+
+func (response ListAudit401JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit403JSONResponse Error
+
+func (response ListAudit403JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit429JSONResponse Error
+
+func (response ListAudit429JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit500JSONResponse Error
+
+func (response ListAudit500JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -770,6 +1263,20 @@ func (response ListExports401JSONResponse) VisitListExportsResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListExports429JSONResponse Error
+
+func (response ListExports429JSONResponse) VisitListExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -880,6 +1387,20 @@ func (response CreateExport413JSONResponse) VisitCreateExportResponse(w http.Res
 	return err
 }
 
+type CreateExport429JSONResponse Error
+
+func (response CreateExport429JSONResponse) VisitCreateExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateExport500JSONResponse Error
 
 func (response CreateExport500JSONResponse) VisitCreateExportResponse(w http.ResponseWriter) error {
@@ -940,6 +1461,20 @@ func (response GetExport404JSONResponse) VisitGetExportResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExport429JSONResponse Error
+
+func (response GetExport429JSONResponse) VisitGetExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1036,6 +1571,20 @@ func (response ApproveExport409JSONResponse) VisitApproveExportResponse(w http.R
 	return err
 }
 
+type ApproveExport429JSONResponse Error
+
+func (response ApproveExport429JSONResponse) VisitApproveExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ApproveExport500JSONResponse Error
 
 func (response ApproveExport500JSONResponse) VisitApproveExportResponse(w http.ResponseWriter) error {
@@ -1050,9 +1599,207 @@ func (response ApproveExport500JSONResponse) VisitApproveExportResponse(w http.R
 	return err
 }
 
+type CancelExportRequestObject struct {
+	Id ExportID `json:"id"`
+}
+
+type CancelExportResponseObject interface {
+	VisitCancelExportResponse(w http.ResponseWriter) error
+}
+
+type CancelExport200JSONResponse Export
+
+func (response CancelExport200JSONResponse) VisitCancelExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelExport401JSONResponse struct{ ErrorJSONResponse }
+
+func (response CancelExport401JSONResponse) VisitCancelExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelExport403JSONResponse Error
+
+func (response CancelExport403JSONResponse) VisitCancelExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelExport404JSONResponse Error
+
+func (response CancelExport404JSONResponse) VisitCancelExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelExport409JSONResponse Error
+
+func (response CancelExport409JSONResponse) VisitCancelExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelExport429JSONResponse Error
+
+func (response CancelExport429JSONResponse) VisitCancelExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelExport500JSONResponse Error
+
+func (response CancelExport500JSONResponse) VisitCancelExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListErasuresRequestObject struct {
+	Id ExportID `json:"id"`
+}
+
+type ListErasuresResponseObject interface {
+	VisitListErasuresResponse(w http.ResponseWriter) error
+}
+
+type ListErasures200JSONResponse ErasureList
+
+func (response ListErasures200JSONResponse) VisitListErasuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListErasures401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListErasures401JSONResponse) VisitListErasuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListErasures404JSONResponse Error
+
+func (response ListErasures404JSONResponse) VisitListErasuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListErasures409JSONResponse Error
+
+func (response ListErasures409JSONResponse) VisitListErasuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListErasures429JSONResponse Error
+
+func (response ListErasures429JSONResponse) VisitListErasuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListErasures500JSONResponse Error
+
+func (response ListErasures500JSONResponse) VisitListErasuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetExportFileRequestObject struct {
 	Id   ExportID `json:"id"`
-	Name string   `json:"name"`
+	Name FileName `json:"name"`
 }
 
 type GetExportFileResponseObject interface {
@@ -1165,9 +1912,158 @@ func (response GetExportFile416Response) VisitGetExportFileResponse(w http.Respo
 	return nil
 }
 
+type GetExportFile429JSONResponse Error
+
+func (response GetExportFile429JSONResponse) VisitGetExportFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetExportFile500JSONResponse Error
 
 func (response GetExportFile500JSONResponse) VisitGetExportFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLinksRequestObject struct {
+	Id   ExportID `json:"id"`
+	Body *CreateLinksJSONRequestBody
+}
+
+type CreateLinksResponseObject interface {
+	VisitCreateLinksResponse(w http.ResponseWriter) error
+}
+
+type CreateLinks201JSONResponse LinkList
+
+func (response CreateLinks201JSONResponse) VisitCreateLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLinks400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateLinks400JSONResponse) VisitCreateLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLinks401JSONResponse Error
+
+func (response CreateLinks401JSONResponse) VisitCreateLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLinks403JSONResponse Error
+
+func (response CreateLinks403JSONResponse) VisitCreateLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLinks404JSONResponse Error
+
+func (response CreateLinks404JSONResponse) VisitCreateLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLinks409JSONResponse Error
+
+func (response CreateLinks409JSONResponse) VisitCreateLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLinks413JSONResponse Error
+
+func (response CreateLinks413JSONResponse) VisitCreateLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLinks429JSONResponse Error
+
+func (response CreateLinks429JSONResponse) VisitCreateLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLinks500JSONResponse Error
+
+func (response CreateLinks500JSONResponse) VisitCreateLinksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1239,6 +2135,20 @@ func (response GetManifest409JSONResponse) VisitGetManifestResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetManifest429JSONResponse Error
+
+func (response GetManifest429JSONResponse) VisitGetManifestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1364,9 +2274,414 @@ func (response RejectExport413JSONResponse) VisitRejectExportResponse(w http.Res
 	return err
 }
 
+type RejectExport429JSONResponse Error
+
+func (response RejectExport429JSONResponse) VisitRejectExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RejectExport500JSONResponse Error
 
 func (response RejectExport500JSONResponse) VisitRejectExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryExportRequestObject struct {
+	Id ExportID `json:"id"`
+}
+
+type RetryExportResponseObject interface {
+	VisitRetryExportResponse(w http.ResponseWriter) error
+}
+
+type RetryExport200JSONResponse Export
+
+func (response RetryExport200JSONResponse) VisitRetryExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryExport401JSONResponse struct{ ErrorJSONResponse }
+
+func (response RetryExport401JSONResponse) VisitRetryExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryExport403JSONResponse Error
+
+func (response RetryExport403JSONResponse) VisitRetryExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryExport404JSONResponse Error
+
+func (response RetryExport404JSONResponse) VisitRetryExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryExport409JSONResponse Error
+
+func (response RetryExport409JSONResponse) VisitRetryExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryExport429JSONResponse Error
+
+func (response RetryExport429JSONResponse) VisitRetryExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryExport500JSONResponse Error
+
+func (response RetryExport500JSONResponse) VisitRetryExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExportRequestObject struct {
+	Id   ExportID `json:"id"`
+	Body *RevokeExportJSONRequestBody
+}
+
+type RevokeExportResponseObject interface {
+	VisitRevokeExportResponse(w http.ResponseWriter) error
+}
+
+type RevokeExport200JSONResponse Export
+
+func (response RevokeExport200JSONResponse) VisitRevokeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExport400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RevokeExport400JSONResponse) VisitRevokeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExport401JSONResponse Error
+
+func (response RevokeExport401JSONResponse) VisitRevokeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExport403JSONResponse Error
+
+func (response RevokeExport403JSONResponse) VisitRevokeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExport404JSONResponse Error
+
+func (response RevokeExport404JSONResponse) VisitRevokeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExport409JSONResponse Error
+
+func (response RevokeExport409JSONResponse) VisitRevokeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExport413JSONResponse Error
+
+func (response RevokeExport413JSONResponse) VisitRevokeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExport429JSONResponse Error
+
+func (response RevokeExport429JSONResponse) VisitRevokeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExport500JSONResponse Error
+
+func (response RevokeExport500JSONResponse) VisitRevokeExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkedFileRequestObject struct {
+	Id     ExportID `json:"id"`
+	Name   FileName `json:"name"`
+	Params GetLinkedFileParams
+}
+
+type GetLinkedFileResponseObject interface {
+	VisitGetLinkedFileResponse(w http.ResponseWriter) error
+}
+
+type GetLinkedFile200ApplicationoctetStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetLinkedFile200ApplicationoctetStreamResponse) VisitGetLinkedFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetLinkedFile206ApplicationoctetStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetLinkedFile206ApplicationoctetStreamResponse) VisitGetLinkedFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetLinkedFile304Response struct {
+}
+
+func (response GetLinkedFile304Response) VisitGetLinkedFileResponse(w http.ResponseWriter) error {
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetLinkedFile400JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetLinkedFile400JSONResponse) VisitGetLinkedFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkedFile401JSONResponse Error
+
+func (response GetLinkedFile401JSONResponse) VisitGetLinkedFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkedFile404JSONResponse Error
+
+func (response GetLinkedFile404JSONResponse) VisitGetLinkedFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkedFile409JSONResponse Error
+
+func (response GetLinkedFile409JSONResponse) VisitGetLinkedFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkedFile416Response struct {
+}
+
+func (response GetLinkedFile416Response) VisitGetLinkedFileResponse(w http.ResponseWriter) error {
+	w.WriteHeader(416)
+	return nil
+}
+
+type GetLinkedFile429JSONResponse Error
+
+func (response GetLinkedFile429JSONResponse) VisitGetLinkedFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkedFile500JSONResponse Error
+
+func (response GetLinkedFile500JSONResponse) VisitGetLinkedFileResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1423,6 +2738,20 @@ func (response ListPartners403JSONResponse) VisitListPartnersResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPartners429JSONResponse Error
+
+func (response ListPartners429JSONResponse) VisitListPartnersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1533,9 +2862,100 @@ func (response CreatePartner413JSONResponse) VisitCreatePartnerResponse(w http.R
 	return err
 }
 
+type CreatePartner429JSONResponse Error
+
+func (response CreatePartner429JSONResponse) VisitCreatePartnerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreatePartner500JSONResponse Error
 
 func (response CreatePartner500JSONResponse) VisitCreatePartnerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensRequestObject struct {
+}
+
+type ListTokensResponseObject interface {
+	VisitListTokensResponse(w http.ResponseWriter) error
+}
+
+type ListTokens200JSONResponse PrincipalList
+
+func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListTokens401JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens403JSONResponse Error
+
+func (response ListTokens403JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens429JSONResponse Error
+
+func (response ListTokens429JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens500JSONResponse Error
+
+func (response ListTokens500JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1639,9 +3059,123 @@ func (response CreateToken413JSONResponse) VisitCreateTokenResponse(w http.Respo
 	return err
 }
 
+type CreateToken429JSONResponse Error
+
+func (response CreateToken429JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken500JSONResponse Error
 
 func (response CreateToken500JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokenRequestObject struct {
+	Id string `json:"id"`
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken204Response struct {
+}
+
+func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeToken401JSONResponse struct{ ErrorJSONResponse }
+
+func (response RevokeToken401JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken403JSONResponse Error
+
+func (response RevokeToken403JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken404JSONResponse Error
+
+func (response RevokeToken404JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken409JSONResponse Error
+
+func (response RevokeToken409JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken429JSONResponse Error
+
+func (response RevokeToken429JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken500JSONResponse Error
+
+func (response RevokeToken500JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1658,6 +3192,9 @@ type StrictServerInterface interface {
 	// GetHealth Liveness check (no token needed).
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
+	// ListAudit Page through the hash-chained audit log, oldest first (admins).
+	// (GET /v1/audit)
+	ListAudit(ctx context.Context, request ListAuditRequestObject) (ListAuditResponseObject, error)
 	// ListExports List the exports the caller may see, newest first.
 	// (GET /v1/exports)
 	ListExports(ctx context.Context, request ListExportsRequestObject) (ListExportsResponseObject, error)
@@ -1667,27 +3204,51 @@ type StrictServerInterface interface {
 	// GetExport One export with its state, decisions, progress and files.
 	// (GET /v1/exports/{id})
 	GetExport(ctx context.Context, request GetExportRequestObject) (GetExportResponseObject, error)
-	// ApproveExport Approve a submitted export and queue its build (reviewers).
+	// ApproveExport Approve a submitted export (reviewers); the last required approval queues its build.
 	// (POST /v1/exports/{id}/approve)
 	ApproveExport(ctx context.Context, request ApproveExportRequestObject) (ApproveExportResponseObject, error)
+	// CancelExport Withdraw a request before its build starts (the researcher who requested it).
+	// (POST /v1/exports/{id}/cancel)
+	CancelExport(ctx context.Context, request CancelExportRequestObject) (CancelExportResponseObject, error)
+	// ListErasures Pseudonyms of learners in this export who have since been deleted or opted out.
+	// (GET /v1/exports/{id}/erasures)
+	ListErasures(ctx context.Context, request ListErasuresRequestObject) (ListErasuresResponseObject, error)
 	// GetExportFile Download one file of a ready export.
 	// (GET /v1/exports/{id}/files/{name})
 	GetExportFile(ctx context.Context, request GetExportFileRequestObject) (GetExportFileResponseObject, error)
+	// CreateLinks Signed, expiring download links for files of a ready export.
+	// (POST /v1/exports/{id}/links)
+	CreateLinks(ctx context.Context, request CreateLinksRequestObject) (CreateLinksResponseObject, error)
 	// GetManifest The manifest of a ready export (manifest.json).
 	// (GET /v1/exports/{id}/manifest)
 	GetManifest(ctx context.Context, request GetManifestRequestObject) (GetManifestResponseObject, error)
 	// RejectExport Reject a submitted export with a reason (reviewers).
 	// (POST /v1/exports/{id}/reject)
 	RejectExport(ctx context.Context, request RejectExportRequestObject) (RejectExportResponseObject, error)
+	// RetryExport Queue a failed build again (reviewers).
+	// (POST /v1/exports/{id}/retry)
+	RetryExport(ctx context.Context, request RetryExportRequestObject) (RetryExportResponseObject, error)
+	// RevokeExport Revoke an export at any point after approval (reviewers, admins).
+	// (POST /v1/exports/{id}/revoke)
+	RevokeExport(ctx context.Context, request RevokeExportRequestObject) (RevokeExportResponseObject, error)
+	// GetLinkedFile Download a file through a signed link (no token).
+	// (GET /v1/links/{id}/{name})
+	GetLinkedFile(ctx context.Context, request GetLinkedFileRequestObject) (GetLinkedFileResponseObject, error)
 	// ListPartners List partners (staff).
 	// (GET /v1/partners)
 	ListPartners(ctx context.Context, request ListPartnersRequestObject) (ListPartnersResponseObject, error)
 	// CreatePartner Register a content partner and its data-use agreement (admins).
 	// (POST /v1/partners)
 	CreatePartner(ctx context.Context, request CreatePartnerRequestObject) (CreatePartnerResponseObject, error)
+	// ListTokens List principals and their tokens' state (admins). Tokens themselves are never shown again.
+	// (GET /v1/tokens)
+	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
 	// CreateToken Create a principal and its API token, shown once (admins).
 	// (POST /v1/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// RevokeToken Revoke a principal's token at once (admins); its signed links stop too.
+	// (DELETE /v1/tokens/{id})
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx *echo.Context, request any) (any, error)
@@ -1719,6 +3280,31 @@ func (sh *strictHandler) GetHealth(ctx *echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetHealthResponseObject); ok {
 		return validResponse.VisitGetHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAudit operation middleware
+func (sh *strictHandler) ListAudit(ctx *echo.Context, params ListAuditParams) error {
+	var request ListAuditRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAudit(ctx.Request().Context(), request.(ListAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditResponseObject); ok {
+		return validResponse.VisitListAuditResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -1846,8 +3432,58 @@ func (sh *strictHandler) ApproveExport(ctx *echo.Context, id ExportID) error {
 	return nil
 }
 
+// CancelExport operation middleware
+func (sh *strictHandler) CancelExport(ctx *echo.Context, id ExportID) error {
+	var request CancelExportRequestObject
+
+	request.Id = id
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelExport(ctx.Request().Context(), request.(CancelExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelExport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelExportResponseObject); ok {
+		return validResponse.VisitCancelExportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListErasures operation middleware
+func (sh *strictHandler) ListErasures(ctx *echo.Context, id ExportID) error {
+	var request ListErasuresRequestObject
+
+	request.Id = id
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListErasures(ctx.Request().Context(), request.(ListErasuresRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListErasures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListErasuresResponseObject); ok {
+		return validResponse.VisitListErasuresResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetExportFile operation middleware
-func (sh *strictHandler) GetExportFile(ctx *echo.Context, id ExportID, name string) error {
+func (sh *strictHandler) GetExportFile(ctx *echo.Context, id ExportID, name FileName) error {
 	var request GetExportFileRequestObject
 
 	request.Id = id
@@ -1866,6 +3502,57 @@ func (sh *strictHandler) GetExportFile(ctx *echo.Context, id ExportID, name stri
 		return err
 	} else if validResponse, ok := response.(GetExportFileResponseObject); ok {
 		return validResponse.VisitGetExportFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateLinks operation middleware
+func (sh *strictHandler) CreateLinks(ctx *echo.Context, id ExportID) error {
+	var request CreateLinksRequestObject
+
+	request.Id = id
+
+	var body CreateLinksJSONRequestBody
+	var err error
+	if _, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = echo.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateLinks(ctx.Request().Context(), request.(CreateLinksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateLinks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateLinksResponseObject); ok {
+		return validResponse.VisitCreateLinksResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -1945,6 +3632,106 @@ func (sh *strictHandler) RejectExport(ctx *echo.Context, id ExportID) error {
 	return nil
 }
 
+// RetryExport operation middleware
+func (sh *strictHandler) RetryExport(ctx *echo.Context, id ExportID) error {
+	var request RetryExportRequestObject
+
+	request.Id = id
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RetryExport(ctx.Request().Context(), request.(RetryExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RetryExport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RetryExportResponseObject); ok {
+		return validResponse.VisitRetryExportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeExport operation middleware
+func (sh *strictHandler) RevokeExport(ctx *echo.Context, id ExportID) error {
+	var request RevokeExportRequestObject
+
+	request.Id = id
+
+	var body RevokeExportJSONRequestBody
+	var err error
+	if _, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = echo.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeExport(ctx.Request().Context(), request.(RevokeExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeExport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeExportResponseObject); ok {
+		return validResponse.VisitRevokeExportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLinkedFile operation middleware
+func (sh *strictHandler) GetLinkedFile(ctx *echo.Context, id ExportID, name FileName, params GetLinkedFileParams) error {
+	var request GetLinkedFileRequestObject
+
+	request.Id = id
+	request.Name = name
+	request.Params = params
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLinkedFile(ctx.Request().Context(), request.(GetLinkedFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLinkedFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLinkedFileResponseObject); ok {
+		return validResponse.VisitGetLinkedFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListPartners operation middleware
 func (sh *strictHandler) ListPartners(ctx *echo.Context) error {
 	var request ListPartnersRequestObject
@@ -2014,6 +3801,29 @@ func (sh *strictHandler) CreatePartner(ctx *echo.Context) error {
 	return nil
 }
 
+// ListTokens operation middleware
+func (sh *strictHandler) ListTokens(ctx *echo.Context) error {
+	var request ListTokensRequestObject
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTokens(ctx.Request().Context(), request.(ListTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTokens")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTokensResponseObject); ok {
+		return validResponse.VisitListTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateToken operation middleware
 func (sh *strictHandler) CreateToken(ctx *echo.Context) error {
 	var request CreateTokenRequestObject
@@ -2060,72 +3870,129 @@ func (sh *strictHandler) CreateToken(ctx *echo.Context) error {
 	return nil
 }
 
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(ctx *echo.Context, id string) error {
+	var request RevokeTokenRequestObject
+
+	request.Id = id
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx.Request().Context(), request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		return validResponse.VisitRevokeTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fttbxs5kv4rhb4FIh3ashS/7I78yTPJ3RqY2TWSzB1wkU+hmiWJ426yQ7KlKIH/+6FI9pvUsi0nzuSA",
-	"/WJIajZZLD5V9VQV/SVKVJYridKaaPwlyplmGVrU7tvrT7nS9uoVfRYyGkc5s8sojiTLMBpHgkdxpPFj",
-	"ITTyaGx1gXFkkiVmzM9lLWp67X/fs6PPw6Ofpkc3X0bx+endX6I4spucJjFWC7mI7u7uaC6TK2nQL661",
-	"0vQhUdKitPSR5XkqEmaFksd/GCXpt3rBv2icR+Po347rPR37p+bYz+ZW4WgSLXKaJBpHlxKQng0iehaG",
-	"02yvfr90S3IuaChLr7XKUVtB4s1ZajCO8sZPXyKWpmo9nWvEqcVPTmCOc1aktnohbHqmVIpMRndxeMmg",
-	"NMKKFR7wEvKpZbPUry0sZuYhJbyj4fR+mJFpzTb0HSU3U6/OtnZ+ZcYCZxuwSwS20IgZSguJWqE2F0CH",
-	"j8YaYHOLGoQFphE0zguDfBDF0VzpjNloHHFmcffQ42guJBo7tSLDaa4xEUZ4Oe7dh8jwuhp8F0e3LbWd",
-	"bZ/x7RGTSm4yYTeQ4gpTmCsNHwtmxJHgKK2YC9QGemyBMGOSx7BAyVHHkKhCWr2JAXnhgde/ACYbusjY",
-	"BjQTBp2O8pRZ2vQLA2cxSGWBTopUQ+rI2CeRFVk0Hg2HcZQJ6b+dVYoR0uICNe0pbe3p5faeuDBWyMRC",
-	"esQFnQZtTs2hQhIkKi0yaWAt7FJIQJYs4fYoSZkxW7I0RBl1iaJxjhplgrsAebdEMGIhkdcqeWGgeiOs",
-	"9CvKhV1G45dh3+X30a4faLqU942ld1B/U72rZn9gYknSVw0EbRmns8cWHo8IdV2g5I1ZUJJa3pPr0WqF",
-	"3uXRcsgbEtTvamTBMXU8Wglco54K3vF8Z+P14IZEMW2ka+eVu2xvO1Ecm9sQcsVSN2UhWWGXBP6EWbev",
-	"udIzwTnSKlLZ6VwVkn5PlJynIrGkKqWmKdMLUhsBREuWdqohQ2PYAh/epxOwHt+5NReGOvamkSSfPuVo",
-	"H+80XzX8zI7fLJW+sw5+yoVGc5Bsc3GIM/8P0e3LO8EVR7e4mTo30QJnw8hzpq3cB04X6hYazYNiXZfj",
-	"vC3wzUEqCAHloUXe+GH/JXDdeAv5dLbpFN5YCj8PTPrWDbqLoyLnB+JqC9POvhr6LAXYkrTebhOXDVWX",
-	"kIibUG/Jt99cfhWmw2TQPXs8yILp7cBsa8PltPvFeVMf7AGMKlGFNls2cVA0ccHnyr9ajg5fR7umQ2qd",
-	"mqWY2ylnG9MKwMPtAHw1BzZTK4RhDLhCvQF6HZjkQCChWMwgRaYlaoqIam1AGHDTI4fZBhjc4gY55KiP",
-	"wkBQ87lBSy8XOVgFdikMZEzS7BsDPUlLwbAfO7ZhWIZAsd2t7+LiBTi/vGKpAVPolVhhDAlLUXKmnYgG",
-	"uCJm0iIBJ+dnDRYw7GIBaJciMVOHlm0a8No9g5limoMPlSy9nwXsuj+tst2Z31qmnT5ov2shuVpDT8gk",
-	"LYxYYT8GlxMgJ2U5iuO08ML4Q/AcaIeJ7vU/bmKOh5L48rUDaXwq5G0IktXg0m9E23gLv8MtYm4gN1hw",
-	"4rQGjNsxsEQrYzwJ9UNfGAiGWTF1yNgtGo8q/wwK6cSgKawCZZeoHT8sGUMtT+mtuuJ9O3q0Jf+nTDeO",
-	"cRvL5nMwxSwT1gq5ACWBNaSd4ZKlcxLWINMJSeLotcqErRl0Ze2dKMoLnSuzh6mWE0MY5bTFmWVgUK/Q",
-	"QM99cXYgjKP7ZLN/FHzhCC4T0pAk/S1RzoaP8ERPTdZqD/bXB/zXV2ZRVtgUn+BirepwCJJvGy1+Ko32",
-	"sfa4FWW8fPURx1V8qJTbFYAcUdqJhL6G0cXS1dq04r6Q9vw06vKIZslenp13Mw7xGR85ixO9c5JCp7ua",
-	"vWZ2WaqWq7VMFeMxaEyZy/pczECPZz14UKdODUHcakN+5S5d/h1ZSjDY1ibxm8I8zPbDuK6pf2NSzO+l",
-	"CL7AtBUekLSQmAuYC0x56dWmgselY4l9SKDgyTKMgThV7OJxDLTvGPy24zJj7seQq1QkFWGOm+62x9KF",
-	"0sIusxhMonKMocGt+zE4nHPk0xDTjasmoA6cjQaUuUHjfGpFXAeH25HL7bKhXWPc8glPSpKKB+tpr36/",
-	"vCfZ2GNcXTQ5ALC2ZFq8JfbNfh1dybz4UznlaNgIQjWPPFB/h1VKa/V+TWGlqXyS9x4td6cSwboeH9BK",
-	"XD+UTFQTd4rUSEPb8pBBT9FYkblyxuN8r3tprYW1KB/1ynaVpvl+vC1D1wbeuOJRCM8HwLauKx3GO3bK",
-	"Sm6absnqpPrb+J6OfOqhtGJvVvAV/P2RfP1efn4fz3wM03tQV7vcbfeVkp/tYWDPQ6m6lNqlwVpdXeB6",
-	"W1ZgyrQiZAHtgmrcLLPOCpFyEjoUkog0MpG6Zz6Edldg35V8qlyq3lIZkV16o1WaZq7xFUcfC/F56kQy",
-	"ZRVmoRl3L82VLrJprowbSTk1bqYcM7XQLCfsdkvRYtetDG+pit30jsYby7LcuB6K1YV0ddmqCFBhA3q/",
-	"v/ulf7GV6dUNCYPWp4G+twKhbN7M6QwmypV2S1HYpnsT6hblLz4UH0ChHywlCpmInKX7Bmi1F+e3KLtT",
-	"uxkyjRrciAFcWV9rUWsJitJPIb0Wyxbjw8y4JWUVKp1opSBdQHcqewoveVJQvz/xfhO245LvOql2Napc",
-	"5JgKiTGwmSHYVAn6Vm57fhrvP6ESUPXk5EzC1FHd8iDL5pmQHSjrTkjcArv6pcwKk0ILu3lLtMKrzp99",
-	"1Qx2Xtz/VE2wtDb37V8h56pbVWgsJVIksVNRmV0Bx7pNyOsiAmeWOWMjT2WBItVEemfjng3gtavLlbWX",
-	"hGkt0ABrgRV6Hy4Lu1RafHYFh/FE/uwf60/TwWDwoQ+BDLtOHnzQoXDj3/bPPgzgTaNowiSfyPIYDBhE",
-	"bwV2iUIDGcVOiQh6TLriz86jiRQGToenvp15OjzpX0B5rm4pcEfrl2FpOpjIifQ7d/0RmCm+IXP88GXi",
-	"2j2TaAyTaDAYTKIYJmXrp/Hr3Qe/VRoMSiKo+USGzhX0TofDfgxb7Sv6edSPoeph0Q8nfSezb2TRD6f9",
-	"mE7It7Poh5/6MVQ9LeidjuiVsrEFvbPhsD8Aci9BSCB4Ou86kWo+R0kByqeesF6idhUljbRbJXEAl3A2",
-	"HIIv2mpcIUsNCGsgYYXBwYQ4Y4jqUXmsl9dXURxVrZpoNBgOhmRzKkfJchGNo5PBcHDiWgx26QzgeOny",
-	"8s/0eYHO85BrcXi64tE4+k+0IXXfumXxcjj8ZncswgodlyzehYqESJxqitzBhhSRoWWu5kZ/ZswgMGnW",
-	"rgR5F0dnXrquRatdVFc7atcQjd/fUKTOMqY30Tj6VaxQojGQLDG5hZ5UwXgkIkfe93c/jlej40Z/pFOP",
-	"lAq9DmPi1m2Z9+GKzMcC9aa+I1M2fh6nwdCCuou7J0tFJmxrsopU+AsFjesFDzT1726eEQiNDlQHGIL+",
-	"3AGfHnDANHp0wOhDwdOAi7GOQJWukT4nLE1Ru3K0QYxB4pp8+lxoY91WiCDuxpVfCHGN2nGbtAVm6qMN",
-	"s+yoMI1rNheg5ESaIkkwFPaDiyBfWvHnD94FrxmZE6s88wB+VpyijVqhnsgR/CZ+bt7O8R72dHRyAYW8",
-	"lRQTQgXNPxgOvXtq499zwdAVrDoCPyu++cbgKfuFd21+YHWBdzvIHX3jxfe5sKB+XXIFZ9xQncSzI/p0",
-	"eHLQ6NNDRo9OvodthXMFVrIn6DW6PRehRURclLlYy0tr2XXSx18Ev7sv4jVg+qyO7n64DJ5yzqff4yz+",
-	"KStIO5snB+IgHUN1HSGG8jaCczPuPsIg5B3N2Ne1ej3kuLpJenfTcYjHIevfvoF60Lz7PDCdRJXLwXqp",
-	"aoN17rLk5jLQtCBL6De2QXXpn/0YwCr9T1kyGfxgDmX40/cAcTgSYI1jDaAmwH4ssECHbFdOIm8TMpc9",
-	"DuXYQfz4CzmfpnfZajsVuacGb5hcYOMerOSQKFkm/dWDsQvfr9+xBQVvlz7QOi8MvP375dHLs3MQEj4W",
-	"yqKJgRlIhaGNuKoFNveThS5ZV3CuXJ7reB6ETpVYtEfGamRZG6VVUXEmJHNktOPi9i5E10uVonMXZEVL",
-	"ZLy8U/6OLdor7Mx3F0cvh+ffU9rqWhZoOk9nSSce7e3B/1AWMsV9IaB3NT/6h5J49BuzyRIy+ou8Oun+",
-	"s3v+w0zsdHS+51aEw3DCJOX3MwTDrDC0w8FXWearsnxCGTwhwV+JcrXcZmx8qsePt/dy6Vchy+00oBem",
-	"jF9x178zlJWnvf/QsF2Za7btLo/+J3TubhqfB0c3/971vw6dQTBrNMD3UZqqSf6MsadaY4+xlHI6RxV6",
-	"XyDxky3vHpTMriYLP44RPBnNzZ3vAhl6lWMmZfe/PUXyPZJvxJDauPItyWdN6uqu56MSuj+HSJVtqP/f",
-	"edyBMeE7ZX2k2S6O5hIPZ0tGyW521rxosLcod10OekYsNa9DdACqFOHZefjXFbZKdULP5dr9e4pX/y3s",
-	"UhW2LFPFzeoVLNCacPE49DzcvTNV6CTcqaQYbCaykNz9A5QBwS/KwFxWvrLCEOdIlVxQ+BDWF9D3156u",
-	"t6+jflM/1bpX9J1rT9X9mG5fFfT+wzmnH9LdLAhlGhiEk6lQW/Yddqut0PNtrIbncU0Cf9WoM3B6RLqO",
-	"7zPhsdFN/s5obLX+90GyKquUag3td3fjm8GSmeqqqm+4CAO3mNt/VUofBrHXPbAOLV9eX3l9xtUVhwRb",
-	"+G03w+oO+fsbooH+crCnj+6OsWuPj4+PRy//OhgOhoPR+G/Dvw2Jif5fAAAA//8=",
+	"7F1tc9s4kv4rXbqtinxFy7LjZDf2J88ke5uqzG4uydxW3SinQGRLxJoCOABoRZPSf79CAyApEXrLxBnP",
+	"bL7M2CYINhrdT78C+dRL5byUAoXRvatPvZIpNkeDin578bGUyrx8bn/monfVK5nJe0lPsDn2rno86yU9",
+	"hT9XXGHWuzKqwqSn0xznzM1lDCr72v/9xE5/GZ4+G5++/3SePL1c/amX9MyytJNoo7iY9VarpPdXXuDf",
+	"aepPvQx1qnhpuLQT3MCUFwj2u1BwbTADLsDkCEgkPtI0QA96SYxQ+t8uUufs4ysUM5P3ri6Gw2SN9JvT",
+	"//XUv2/9PDh9/5+xVazsZ3QphUbHQqWksj+kUhgUxv7IyrLgKbNrO/uXtgv81KLlTwqnvavef5w1O3Pm",
+	"nuozNxt9ZYNBAtA+GxAj/XA7202VcfNCGLWkLVGyRGW4o42l7u1Pm6tIeowInUo1tz/1Mmbw1HDiYmds",
+	"hobxIjqN250xz6JPc6bz7l7n+BHe/u3m9OLJU5B3qKBUeDe2Y4GJzG26XQ/tORaZhr5GBOW+BcwuGO5Q",
+	"8enyZBCj11FTr40L8/SyGceFwRkqO7BkyghU28iv6drylIuUl6yIv75qi+NPTpWY6W28l4Q9arNyjbCa",
+	"/W16PGvf14uSk39haixZJA+v2Qy74mC56n/kBud6nzC2RGtVf4kpxeh3gR/NmE0Nqu4Wv2ZaA9NAj8FI",
+	"mKGhjbUvQclmeA1solEYkE7NC6bdA7uje7dug7lhYTF+PP/xhlQhy7gljhWvWzyZskJjsqk1RSEX46lC",
+	"HBv8aNzqpqwqTP2C/8pEygKZIH2ilzQKzQ2/wyNewmxccHHrd2ydj6/cA9CpLFETo7xoPNIeGTXM2RIq",
+	"jdAPHFWA89IsgabXMJEmJ0WpNx1FNbd883N55ERtWhxsBH3OPr50b150pSAswbBJcYRovbPDY1KFItNj",
+	"h1kbrLACkrElMYHNFOLcLja1CKKvwS9AJzCpuMUMCyWZXIhCsiwIIjfAlEWSaaUxS2hM4CJ+LLlCmNAH",
+	"xJoUWnCM4cyUC9RmbGFzXCpMufZou3PlfI6v68GrpHe7JitPNoH/9pQJKZZzbpZQ4B0WMJUKfq6Y5qc8",
+	"Q2H4lKPS0LdyMmEiS2CGIkOVQCorq7wJYFY5a3RyDUy0uGdFRzGu0YlWwYxd9CMNTxIQ0oDdW8s2y445",
+	"+8jnVm7OrQGdc+F+exID1mJtTReba8q4NlykBorTjNv9s4uTU6jVB1JZVHOhYcFNzgUgS3O4PU0LpvUG",
+	"LS1SzmOkWFaXPLg/63RYXySDEmVZICxy6fiBKVoSLEcyZtg1LHIUoNEkIEVhB2hkKs0J2W7RUwlSoF2D",
+	"yVE7R0b76Ugw1/Rv0xuZcxF+P9+pgMT6TZVROEWFIo3gx7scQfOZwKzZ9Eca6jc8L48hRhumTFxF/8rV",
+	"QTq6oZsTnEqFG8p5gAJuGIGGDR1UitqFlr5u4P9RrlEzS0BVVpZK3qHzne3nMIviqkKmt3hnCu84LrZ5",
+	"Jp2FN4NbFJG7EVv5C8V0pSL+QamxyizWbKEpkBsWmmGBhtYpS4PZWFYxA7JBbfOResodRL7i2nQJtbBa",
+	"2S8es1XoZjzcRgU+xazUDrd30zdpuXVtulsExdfvw4rNlWfY3gIu7lhBc1eCVdZyGRt40KZMpZrwLEMr",
+	"CkKa8VRWwlEhpgVPLQlGynHB1IyCJ2ZwXPA5d29bCFWCFXGXALX2Dsvu1RO9zfjoSolBETUkNWKFHjcT",
+	"biLO82BIgg5oB+OVNuDVMMCLhSRyDaB/4QDbenhgPTzrMXVMTzu0aJmTVCE7VvKCSh4ues9b/kFH9oJk",
+	"xIIxrlAfRRtF1QfTZQP4GE00y9jjgf/++k7909pQuwc01BpKJrzPlVn+K7yTtxjcMVigQvDzdUzB1sXM",
+	"UKBiIeZdJ+A72vtmBPQZKDRqCc6i1eHJlo3fEiPe4nJMHswakh8TY8qZQr2X86/DOIfE2fKoXQ7u/Z6P",
+	"vHHD/ofjovUWZuPJMkq8NtYw75n0LQ1aJb2qzI5UnVgMvRYaOwI2KG2W21a9JAYoLf4HVVhT8TWit4NX",
+	"3Er5yOJwe+OAsKNeUYOid5DzptntI8LeVFZKb2DBZzuqYXTwW7uQYdk61jmfmnHGlnotYBhuBgwvp8Am",
+	"FsyHCeAdqqX1zNGli/ic/G4GBTLlImNlw16ugabHzAZ1DG5xSc6+OvUDQU6nGo19uSrBSDA5tz67sLMv",
+	"NfSF/RQMTxLCBs3mCDYWoe+TZ3kNZCWtTIGu1B2/wwRSVqDImCISNWTSRlJrQcvjp09aUcswhjZocp5a",
+	"QZ12kewFPYOJZCqDINS7ffou7Cs578781iKhD2JgwUUmF9DnIi0qze/wJAFKbGJmmUUhGXHhkXab4Azn",
+	"4WhNE2d4bKYlvHZkrmUtx+IHtxIg64zwf4dbxFJD7bJqaysmBQJLldRb8jF1nANzdktJGx6eQSWIDDuF",
+	"kSBNjori2eMSMusmZZ3yf9gIdWodGsOmU9DVZM6N4WIGUgBrUTvBnBXT61Y06+JVOeemifhrbY9KUVmp",
+	"UuotcWeYGPyoOqAGjeoONfTpF9IDrp1N5hr+VWUzClcZF9pScrJBypPhAUj0uemoBsH+vAe/fmXWx3BT",
+	"4GdArJERQBDZptLix6C0h+rjhpVx9DVbnNT2oWZuzACRg9ixhMLXfLp+iVzoA3P1OmcXT57G3RD+Cx44",
+	"C5EenaRSRSyPbfLA2pCwSEBhwShUIJuBTp7VYC9PfZWKyK0X5L4c4+XfkBUm73LTOj2V3h97+XGxqV9x",
+	"cRt3Wiw+Ha43bym3ZGfb67a4ibcR83kuSwh4uBhrTKXI1t2Ix09JoYLZ/cvTy+HedGEdD22mtoqQ1Ov7",
+	"+b0jQHVLLyIO5U925vqOy+6tIvz6gQk+3cksV/3csO1oRTjV16GoVicmkmAVEmfPrefD5pjQ0hJyphKw",
+	"QpuAk9mkjpETKGXB0zoEStq2ss+KmVTc5PPEFTASaEVLJwkQSGWYjb1DppMQn5HDnUAT0LaUq2HEa28t",
+	"I1mSrivbRdINQP+syL7aW9F9/uPNjvBxCzLGAh+PHg0M24+vkf1+O49eirL6TQOC82EsdX0s/47rOGjY",
+	"exTZO5hv6d3B5Tikeu06HFWDXO+D1HriKEmhzLyFqPD4CLLCKyE/sJu45gM7yaPJuhr8Gcr4OemvLWpZ",
+	"MG3GlT6SgK1uzp4ckM99HZfRkcWRwEFvbGQ3WiyLb1KTnFrfH2sUxqgNn1Oy+TDni15aKG4MioNe2Sx0",
+	"tN9PNmmILeAN1V+8f34E9DW1juMCj05lZmt9o51q+zL2K5JQ2ZdX2JoW+BUB/IEB+84AfVegeUiot5dX",
+	"3eCt+0oI0LaEYPcTU8WYGuNgw664cN3JlD1IuW9FDLGE6dEAvhVzt8dzTGTwc4VquS2SuwYhXWkfBGLm",
+	"KhAHhXb2o3tR9W3Imoesj0/SrFeMk17KRIpFQT+3aso/V1jRD1TNssT4ioAN9Bl3431lpVcbl2gi6V2I",
+	"hgMljTwGl5ySU0oWxZxaKOzn+S9joliHxPpMsYxemkpVzcel1DRSV+oOl+MM53KmWGmBJ07FWm5kLT+X",
+	"y6qbnLPjtWHzUlPDgFGVoJJnncKtFRv6P777/uR6I0/XNCZo9HUf18kDvm2gnZFzcWUvqUlhy/girLh8",
+	"72zrPUv23orSzr7Era6DBbZbFPFk3gSZCv0uA3hpXHZdLoRriaFeXa4hdMbuV5iNLsh1H8URsleRiOef",
+	"E9m08gad2sOzTvHBrt+hgTay1LCQ6paLWWhuXCsabOT5n+5LN3xWgLI7A/zGc5mywK1eJQt7JS+x4AKT",
+	"0H1ZZ4o3kqxPL3f4nEE3msmtUfNT95ruFYtb2ZyL/U0h7e3v7vQqsWpYKW6Wb20s4jbRiWTdWk3ehPtT",
+	"PUFuTOmaqbmYyjirUJvEtw+s9SVBhk1/XdZkszNmGOGGhV8D1mMaCYeb9GwALygvFIoAKVOKowa2pkPQ",
+	"/3BTmVwq/gvZ6auR+M49Vh/Hg8Hgwwl4R931KnwI3c/ubffswwDetLL3TGQjEbZBg0Z0ymly5AqsrnZ7",
+	"R/tMUBWi82gkuIbL4aXrA7wcPj65bjVZWEbR1rrPsKIYjMRIuJVTgwJMZLa0KPHh04i6QEa9Kxj1BoPB",
+	"qJfAKHSEtP66+uCWagf7ZrqR8P0t0L8cDk8S2GhysX8+P0mg7nSxf3h8QjS7dhf7h8uTxO6Qa3qxf3h2",
+	"kkDd+QL9y3P7Srv9BfqXF88SR84bNGp5emN13c4T2mKg/2Q4PBmABQe/Fp8ftPZETqcorG12yTZY5Oha",
+	"UBQC1yMhBQ7gBp4Mh+CKjArvkBUauNGQskrbxwIqcSvkQiSxRgkShJGYBRNG5cnL4bnbCCrOkajkzMqe",
+	"XR3Q6qBft+GVqMDZN79WBpNKaXNyTdW9kQhlMAYZ40Uj0z9X0jAnBJCyEqQIXbeqEoKw0YAUKQ5GFsa9",
+	"K90LMnzz+mUv6dVdE73zwXAwtAAjSxSs5L2r3uPBcPCYqv0mJ20/yykb/ov9eYYE+BbRSXleZr2r3n+h",
+	"8QnzjQMaF8PhFzue4b8QOZ/xznuPPLU7DFVJ7LHbOUfDqNJl/zNhGoEJvaDC3yrpPXHUxT5ar6I+FdLg",
+	"YO/qp/fWw5rPmVpSo/gdCtQa0hzTW+hvOLAn7tjI2d35GR2f2MrFV1wbavt3nRb1UaGfutBpKiXAd957",
+	"8RHAM1+oJ7NotbhPzpeFDllp6vB/pKE5O3BSn+ghl7w50uNOFrTP8LTbAzqpg13l9FXyKfoJ0of4J87X",
+	"Kgfnw32Fg9X7e5S65khHRPBeuB1I6rMzaaW0VKEkUR+4AD71ADRnS5gQxJIEXh4hgXb0+VGjHx8z+uLZ",
+	"EaOP1ZxaVywnweRKVrOceJQznZ+mOePUJ03Hiwo5S0AWmUW7KbU19529a2lSq79nqy698GM62hSTx9DN",
+	"dJhU+L6q37twtzqoYtLt+Hf/gvp1RM8us1UpdJY7ZUWBitRSIyYgcFGLHS3cBtRd5/V7i/StTon1INdH",
+	"8s6lZYadVrrVkn8NUoyErtIUfRuLN83WYavTER+ciV8wa8ZY7f4N4DuZWdCXd6hG4hx+4N+1W/edMbg8",
+	"f3wdHJhQcnQPhkPnFqxri4udfQ9c3f/yncyWX1jUQql5tR6EGFXhqiPn51/449tcB89+FQISggKod+Kh",
+	"AfXw8pjR5w/QCHgpABYCOusX17HUtW+fsuExI78+C7rVNQBnn3i22uWXtoT6XkF0t3ANPkcqLh/ezv1D",
+	"1OpCeGLBidQlgbrbN4HQ10sQ5o+OrzpWOPb1ZshZfTx+9T6y5Wc+Kbt5rP6oebeh+zvymn2OjA411GBA",
+	"UBySC8IHkOG0AzfOE2QjEfA6PNOtF21wdtX6vXMgYiS6h/FsLKHBLCRkfErdpq2DF+6z2rClbkgdiZAk",
+	"Q2/PIsh/48h7GFoSoNdl2aFP+TFeFC3203FA5iPnpgGX61aw9aDwd/js4Wmx33TLx5qxXqv7tUz51D2d",
+	"DQ+WumE4bZFLmVD2IQ7MZ66Mci9KeuPqBbDIeYEbblS9rCToH6VvnFwNuu4PUfkwdAAapXW3E3wT6P0C",
+	"/U9u8kyxRQtU64OtXkDDSSNKibQy8xbd6xMsruM5KsntE4ze19gICfz5QhBykUAlMr+L9R0q1he/xSVB",
+	"ddG+WyBxN3GYHEcilP7aAp1Lyu7JhQY5dVnPkBykw3buqJZPNdth1+1UdCmLgjJCMfinMDms7D4lv3Wi",
+	"dJv4ezIS0FL5gyN1Q+P9+08PUaxfN/2ccgq1aISCX3DEcgk5u0PQXKQIE0QRTu9Z0KPjwSAr8+V9MHLt",
+	"zj5ZF321VS/eVqULt98wMcP1c+jWiPu6Yf3gikT/xTs2s0hOSmG/80jX99ZwQUlwyrvp6I1FNPnct+rG",
+	"5L4ODKhn/ijBl6lBc6qNQjZfV4A6LzrhglE6KHJ/UVfwF7ks3NFMa5lyZFm4IOodm61/oTPfKuldDJ9+",
+	"TWobrFR2P0moHjtV27jfQRqYy8xV8Povp6d/lwJPf2AmzWFu/4tZvdMnD02/z59uOVdDMpwyIaQ1MaCZ",
+	"4dqucPAVYeF5qJJKgXULvLV8LFu2483P1fVk79j6LrE4LtTnGL6400e1NTu9xQYm4G8/3HzvrOccTS6z",
+	"pI4kXP98HcX5Mt7SFWqtGebZNXDj46q6ZGOBYyHVrXbpByvC2sDFJeSyUnoAP2p3nAtHwoUmVPPxp9Ga",
+	"j60ZfhfUhBJBnQe0hm4kKLXnG8Z8jwM36yW8WK7uFbH4flJ17TMhq+6la18yMVefhYmgzT8Euq0uUXl4",
+	"/D0n4o4EoAeYtnPtg16TrBrU7Rqk8KQxzQ0Dm3gUA4p56zTNtgRefeLmHt3T+htbjF6gkxwO3wTtqnu+",
+	"dzHkMZtk17+ds9rmU1cAoF+7Y3ZrTr68M+qaN7+Q1VmXQtfJfq/lkaZZ/qDSyG+Tlwv9sd+A+Leun9h9",
+	"iKXvfCeR6wFvJ/O2ADBdwnJvOfSQi+G+NWajYNr0AtNfr1vXBFnvDgQuWnfGdNN21B32LWv3u7UY/11h",
+	"hcDANc77nSdROEhy7+Tt/ZR/njc3V4osXOHnXBzroAfnPKGWPZJW0ZS8uKamzbKaFFzn4aLL5vIl1tyt",
+	"5O+7dI6EXiCWMRm3y7xn01MfWHmAtmebZn0zPr+Z8bES6W8Qow0ywMQSSslF2K26TNRvlyg3e7hIpZw2",
+	"78khutThtowhBezWM5fNLWegZGVwEEv82ZgTsweW+PudJPK+gvL9m2X1tvQU1zk+5sQ5tEyytj1qWo1P",
+	"vlrCb0vHY537OvRfAogccrFzr2/Oj4J/9LV+va1X2Z8n2vndAw47x5d1u+dfYWgt6PFFdEHRXlM++zVs",
+	"CuFv+26DrU2wr8Oge7Tj7RsYImgTSBj8QXqYqZE0MB/61K12sqNZ9J/c5LIyoS00aXeLAp0hcbfZ+INM",
+	"dKBEVir1N3YVXBs9Eq6izI2mzLWveoVOU6oDT7CQYgZGAjeu3Xx7/vj15mVnX9SlXLv45Cv3etYXeMTN",
+	"nuf7g/Mi/wB+4czKpAIGfh9rGQ+ncbq90JHOfnet+05Me+eG3CeirV3gEsO0+oaVPxaq1csKYSsPF+0/",
+	"8knAesfAbYMdNNdY3Png1rVEuvPJFMyvIWMMi975E8f3gUStY8pfGYfWDqVvA6O6yTSoiD/kTTdJMjoc",
+	"Ew4Tufok13CLpfnWk/6lxd/tFLDInty8fum4n9TH7lPcilx1R7rL8sSqCTaAboR+Tf4uYwel6dDpt4zi",
+	"4bmJZhMf6VDYN+vbdu161zvJPSNlLJa693+g7f1GNNicsf/p/cqGhnQ7iiOGrlehA/ZXZ2fnF38eDAfD",
+	"wfnVX4Z/GfZW71f/HwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -154,17 +154,24 @@ func (h *handlers) serveFile(ctx context.Context, id, name, contentType string) 
 	if err != nil {
 		return nil, err
 	}
+	return h.openFile(ctx, p, e, f, contentType, "")
+}
+
+// openFile opens a file p may download and audits the download: a
+// conditional or partial request is still a download; a 304 is not.
+func (h *handlers) openFile(ctx context.Context, p export.Principal, e *export.Export, f *export.File, contentType, via string) (*fileResponse, error) {
 	file, err := h.cfg.Files.OpenFile(e.ID, f.Name)
 	if err != nil {
 		return nil, err
 	}
 	r := httpRequest(ctx)
-	// A conditional or partial request is still a download to audit; a
-	// 304 is not.
 	if r != nil && r.Header.Get("If-None-Match") != `"`+f.SHA256+`"` {
 		detail := "file=" + f.Name
 		if rg := r.Header.Get("Range"); rg != "" {
 			detail += " range=" + rg
+		}
+		if via != "" {
+			detail += " " + via
 		}
 		if err := h.cfg.Store.Audit(ctx, export.AuditEntry{PrincipalID: p.ID, Action: "export.download", ExportID: e.ID, PartnerID: e.PartnerID, Detail: detail}); err != nil {
 			file.Close()
@@ -205,6 +212,7 @@ func (f *fileResponse) visit(w http.ResponseWriter) error {
 
 func (f *fileResponse) VisitGetExportFileResponse(w http.ResponseWriter) error { return f.visit(w) }
 func (f *fileResponse) VisitGetManifestResponse(w http.ResponseWriter) error   { return f.visit(w) }
+func (f *fileResponse) VisitGetLinkedFileResponse(w http.ResponseWriter) error { return f.visit(w) }
 
 func deref[T any](p *T) T {
 	var zero T
@@ -242,15 +250,18 @@ func toAPI(e *export.Export) Export {
 			TimePrecision:    ptrIfSet(e.Request.TimePrecision),
 			DateShiftDays:    ptrIfSet(e.Request.DateShiftDays),
 		},
-		Decisions:  []Decision{},
-		Progress:   Progress{RowsWritten: e.Progress.RowsWritten, RowsEstimated: e.Progress.RowsEstimated},
-		Files:      []File{},
-		KeyVersion: ptrIfSet(e.KeyVersion),
-		Error:      ptrIfSet(e.Error),
-		CreatedAt:  e.CreatedAt,
-		UpdatedAt:  e.UpdatedAt,
-		ReadyAt:    ptrIfSet(e.ReadyAt),
-		ExpiresAt:  ptrIfSet(e.ExpiresAt),
+		Decisions:         []Decision{},
+		ApprovalsRequired: export.ApprovalsRequired(e.Request),
+		Generation:        ptrIfSet(e.Generation),
+		FilesDeletedAt:    ptrIfSet(e.FilesDeletedAt),
+		Progress:          Progress{RowsWritten: e.Progress.RowsWritten, RowsEstimated: e.Progress.RowsEstimated},
+		Files:             []File{},
+		KeyVersion:        ptrIfSet(e.KeyVersion),
+		Error:             ptrIfSet(e.Error),
+		CreatedAt:         e.CreatedAt,
+		UpdatedAt:         e.UpdatedAt,
+		ReadyAt:           ptrIfSet(e.ReadyAt),
+		ExpiresAt:         ptrIfSet(e.ExpiresAt),
 	}
 	for _, d := range e.Decisions {
 		dd := Decision{ReviewerId: d.ReviewerID, Decision: "rejected", Reason: ptrIfSet(d.Reason), At: d.At}

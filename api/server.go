@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +39,16 @@ type Config struct {
 	Log     *slog.Logger
 	// Health checks the service's dependencies for /healthz.
 	Health func(context.Context) error
+	// Erasures computes the erasures of built exports.
+	Erasures export.ErasureFinder
+	// RateLimit is each token's request rate (zero: DefaultRateLimit).
+	RateLimit RateLimit
+	// TrustedProxies lists the networks of reverse proxies whose
+	// X-Forwarded-For header gives the client address. Empty: the client
+	// address is the connection's, and the header is ignored.
+	TrustedProxies []*net.IPNet
+	// Now is the clock of the rate limiter (tests); nil means time.Now.
+	Now func() time.Time
 }
 
 // NewHandler returns the HTTP handler of the API.
@@ -50,8 +63,17 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	spec.Servers = nil // validate whatever host we are served on
 	e := echo.New()
 	e.HTTPErrorHandler = errorHandler(cfg.Log)
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(cfg.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	h := &handlers{cfg: cfg}
-	e.Use(recoverer(cfg.Log), accessLog(cfg.Log), limitBody(MaxBodyBytes), authenticate(cfg.Store), validate(spec))
+	lim := newLimiter(cfg.RateLimit, cfg.Now)
+	e.Use(recoverer(cfg.Log), secureHeaders, accessLog(cfg.Log), limitBody(MaxBodyBytes), authenticate(cfg.Service, lim), validate(spec))
 	RegisterHandlers(e, NewStrictHandler(h, nil))
 	return e, nil
 }
@@ -64,6 +86,7 @@ var statusOf = map[string]int{
 	export.ENOTFOUND:        http.StatusNotFound,
 	export.ECONFLICT:        http.StatusConflict,
 	codeTooLarge:            http.StatusRequestEntityTooLarge,
+	export.ELIMITED:         http.StatusTooManyRequests,
 	export.EINTERNAL:        http.StatusInternalServerError,
 }
 
@@ -85,6 +108,8 @@ func codeOfStatus(status int) string {
 		return export.ECONFLICT
 	case http.StatusRequestEntityTooLarge:
 		return codeTooLarge
+	case http.StatusTooManyRequests:
+		return export.ELIMITED
 	}
 	return export.EINTERNAL
 }
@@ -98,7 +123,12 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		var sc echo.HTTPStatusCoder
 		var mbe *http.MaxBytesError
 		var de *export.Error
+		var lim *limited
 		switch {
+		case errors.As(err, &lim):
+			code, msg = export.ELIMITED, "too many requests: slow down"
+			secs := int(math.Ceil(lim.wait.Seconds()))
+			c.Response().Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		case errors.As(err, &mbe):
 			code, msg = codeTooLarge, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes)
 		case errors.As(err, &de):
@@ -163,7 +193,10 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				var sc echo.HTTPStatusCoder
 				var de *export.Error
-				if !errors.As(err, &de) && errors.As(err, &sc) {
+				var lim *limited
+				if errors.As(err, &lim) {
+					status = http.StatusTooManyRequests
+				} else if !errors.As(err, &de) && errors.As(err, &sc) {
 					status = sc.StatusCode()
 				} else {
 					status = statusOf[export.ErrorCode(err)]
@@ -218,22 +251,54 @@ func principal(ctx context.Context) (export.Principal, error) {
 	return export.Principal{}, export.Errorf(export.EUNAUTHENTICATED, "authentication required")
 }
 
-// publicPaths need no token.
-var publicPaths = map[string]bool{"/healthz": true}
+// public reports whether a path needs no token: the liveness check, and
+// signed links, which carry their own proof.
+func public(path string) bool {
+	return path == "/healthz" || strings.HasPrefix(path, "/v1/links/")
+}
 
-func authenticate(store export.Store) echo.MiddlewareFunc {
+// limited is the error of a request over its rate limit.
+type limited struct{ wait time.Duration }
+
+func (l *limited) Error() string { return "rate limited" }
+
+// authenticate finds the caller's principal and charges its rate limit: a
+// token's own bucket once it is valid, the client address's otherwise
+// (public paths, and failed attempts, so guessing tokens is slow too).
+func authenticate(svc *export.Service, lim *limiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			r := c.Request()
 			ctx := context.WithValue(r.Context(), requestKey, r)
-			if !publicPaths[r.URL.Path] {
+			charge := func(key string) error {
+				if ok, wait := lim.allow(key); !ok {
+					return &limited{wait: wait}
+				}
+				return nil
+			}
+			if public(r.URL.Path) {
+				if err := charge("ip:" + c.RealIP()); err != nil {
+					return err
+				}
+			} else {
 				auth := r.Header.Get("Authorization")
 				scheme, token, ok := strings.Cut(auth, " ")
 				if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+					if err := charge("ip:" + c.RealIP()); err != nil {
+						return err
+					}
 					return export.Errorf(export.EUNAUTHENTICATED, "missing bearer token: send Authorization: Bearer <token>")
 				}
-				p, err := store.PrincipalByTokenHash(ctx, export.HashToken(token))
+				p, err := svc.Authenticate(ctx, token)
 				if err != nil {
+					if export.ErrorCode(err) == export.EUNAUTHENTICATED {
+						if err := charge("ip:" + c.RealIP()); err != nil {
+							return err
+						}
+					}
+					return err
+				}
+				if err := charge("principal:" + p.ID); err != nil {
 					return err
 				}
 				ctx = context.WithValue(ctx, principalKey, p)
@@ -241,6 +306,22 @@ func authenticate(store export.Store) echo.MiddlewareFunc {
 			c.SetRequest(r.WithContext(ctx))
 			return next(c)
 		}
+	}
+}
+
+// secureHeaders sets the headers every response of an API carries: no
+// sniffing, no framing, no referrer, no caching of anything by default, and
+// a content policy that lets nothing run.
+func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+		return next(c)
 	}
 }
 

@@ -33,7 +33,7 @@ func setup(t *testing.T) *bundle {
 	}
 	t.Cleanup(func() { db.Close() })
 	svc := &export.Service{Store: db, NewID: func() string { return export.NewID("exp_") }}
-	_, token, err := svc.CreatePrincipal(ctx, export.Principal{ID: "local-admin", Role: export.RoleAdmin}, "admin", export.RoleAdmin, "")
+	_, token, err := svc.CreatePrincipal(ctx, export.Principal{ID: "local-admin", Role: export.RoleAdmin}, "admin", export.RoleAdmin, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package deidentify
 
 import (
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -139,4 +141,19 @@ func (p KeyParams) Validate() error {
 		return fmt.Errorf("deidentify: key params: version must be at least 1, got %d", p.Version)
 	}
 	return nil
+}
+
+// purposeSalt separates the keys of DeriveKey from every pseudonym key.
+const purposeSalt = "rexport purpose key v1"
+
+// DeriveKey returns a 32-byte key for a purpose other than pseudonyms
+// (signing download links, say): HKDF-SHA256 over the master key, with its
+// own salt and the purpose as info, so it reveals nothing of the master key
+// or of any pseudonym key.
+func (k MasterKey) DeriveKey(purpose string) []byte {
+	key, err := hkdf.Key(sha256.New, k[:], []byte(purposeSalt), purpose, sha256.Size)
+	if err != nil {
+		panic("deidentify: HKDF cannot fail for a 32-byte output: " + err.Error())
+	}
+	return key
 }

@@ -117,10 +117,7 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	if err := b.checkCourses(ctx, in); err != nil {
 		return nil, err
 	}
-	params := deidentify.KeyParams{Partner: in.PartnerID, Scope: deidentify.ScopePartner, Version: in.KeyVersion}
-	if in.Request.Linkage == LinkageRequest {
-		params.Scope, params.RequestID = deidentify.ScopeRequest, in.ExportID
-	}
+	params := keyParams(in.PartnerID, in.ExportID, in.Request.Linkage, in.KeyVersion)
 	pseudo, err := deidentify.NewPseudonymizer(b.Master, params)
 	if err != nil {
 		return nil, err
@@ -130,8 +127,11 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	}
 	// A manifest from an earlier run would make a half-rebuilt directory
 	// look complete: remove it first.
-	if err := os.Remove(filepath.Join(dir, ManifestName)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+	// The same goes for the delivery record.
+	for _, name := range []string{ManifestName, DeliveredName} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
 	}
 	now := b.now()
 	retention := b.Retention
@@ -163,12 +163,13 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 		m.ExpiresAt = in.NotAfter
 	}
 	bc := &buildContext{
-		Builder:  b,
-		in:       in,
-		dua:      in.DUA,
-		pseudo:   pseudo,
-		excluded: map[string]string{},
-		progress: progress,
+		Builder:   b,
+		in:        in,
+		dua:       in.DUA,
+		pseudo:    pseudo,
+		excluded:  map[string]string{},
+		delivered: map[string]struct{}{},
+		progress:  progress,
 	}
 	if in.Request.IncludeFreeText {
 		if bc.scrubber, err = b.scrubber(ctx, in, pseudo); err != nil {
@@ -188,6 +189,9 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	}
 	for _, reason := range bc.excluded {
 		m.ExcludedLearners[reason]++
+	}
+	if err := writeDelivered(dir, pseudo, bc.delivered); err != nil {
+		return nil, err
 	}
 	bc.headline.k = bc.dua.KAnonymity()
 	m.HeadlineStatistics = bc.headline.stats()
@@ -345,7 +349,10 @@ type buildContext struct {
 	// excluded maps learners with at least one excluded row to the reason;
 	// it only lives in memory for the counts.
 	excluded map[string]string
-	headline headline
+	// delivered holds the learners with at least one row written, for the
+	// erasure list (see DeliveredName).
+	delivered map[string]struct{}
+	headline  headline
 	// linkedQI holds each learner's quasi-identifiers as published in the
 	// learners table (named linkedNames), for the tables joinable to it.
 	linkedQI    map[string][]string
@@ -577,6 +584,9 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 				out[i] = oc.value(&sr)
 			}
 			mt.Rows++
+			if id := sr.Learner.LearnerID; id != "" {
+				bc.delivered[id] = struct{}{}
+			}
 			if t.Name == TableGrades {
 				if g, ok := sr.Row[gradeCol].(float64); ok {
 					passed, _ := sr.Row[passedCol].(bool)

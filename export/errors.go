@@ -14,7 +14,13 @@ const (
 	EFORBIDDEN       = "forbidden"
 	EUNAUTHENTICATED = "unauthenticated"
 	EINTERNAL        = "internal"
+	// ELIMITED: a rate limit or quota was reached; try again later.
+	ELIMITED = "rate_limited"
 )
+
+// ErrBusy tells a build job to wait: its partner has as many builds
+// running as it may.
+var ErrBusy = errors.New("the partner's concurrent build limit is reached")
 
 // Error is an error meant for the caller: its Message is safe to show and
 // never holds secrets, learner identifiers or internal causes.

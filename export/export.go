@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -44,6 +45,16 @@ type Principal struct {
 	Role      Role
 	PartnerID string // set for researchers and pipelines, empty for staff
 	CreatedAt time.Time
+	// ExpiresAt is when the token stops working (zero: never).
+	ExpiresAt time.Time
+	// RevokedAt is when the token was revoked (zero: it was not).
+	RevokedAt  time.Time
+	LastUsedAt time.Time
+}
+
+// Active reports whether the principal's token may be used at now.
+func (p Principal) Active(now time.Time) bool {
+	return p.RevokedAt.IsZero() && (p.ExpiresAt.IsZero() || now.Before(p.ExpiresAt))
 }
 
 // PartnerScope returns the partner whose data the principal may see, and
@@ -62,7 +73,12 @@ type DUA struct {
 	AllowedTables  []string  `json:"allowed_tables"`
 	AllowFreeText  bool      `json:"allow_free_text"`
 	AllowSensitive bool      `json:"allow_sensitive"`
-	EndsOn         time.Time `json:"ends_on"` // last day the agreement covers
+	StartsOn       time.Time `json:"starts_on,omitzero"` // first day the agreement covers
+	EndsOn         time.Time `json:"ends_on"`            // last day the agreement covers
+	// AllowedLinkage lists the linkage scopes exports may use (empty: both).
+	AllowedLinkage []Linkage `json:"allowed_linkage,omitempty"`
+	// Recipients names the people the agreement lets receive the data.
+	Recipients []string `json:"recipients,omitempty"`
 	// FinestTimePrecision is the finest timestamp precision exports may
 	// have: second, hour or day ("" = hour).
 	FinestTimePrecision string `json:"finest_time_precision,omitempty"`
@@ -91,6 +107,21 @@ func (d DUA) LDiversity() int {
 		return d.L
 	}
 	return DefaultL
+}
+
+// AllowsLinkage reports whether the DUA allows the linkage scope.
+func (d DUA) AllowsLinkage(l Linkage) bool {
+	return len(d.AllowedLinkage) == 0 || slices.Contains(d.AllowedLinkage, l)
+}
+
+// InForce reports whether the agreement covers the instant now: from the
+// start of StartsOn to the end of EndsOn (UTC days), either side open when
+// zero.
+func (d DUA) InForce(now time.Time) bool {
+	if !d.StartsOn.IsZero() && now.Before(d.StartsOn) {
+		return false
+	}
+	return d.EndsOn.IsZero() || now.Before(d.EndsOn.AddDate(0, 0, 1))
 }
 
 // AllowsTable reports whether the DUA allows the table.
@@ -123,23 +154,27 @@ func (p Partner) OwnsCourse(id string) bool {
 	return false
 }
 
-// State is where an export is in its life.
-//
-//	submitted -> approved -> building -> ready -> expired
-//	submitted -> rejected
-//	building  -> failed
+// State is where an export is in its life. The transitions, and who may
+// take them, are in state.go.
 type State string
 
 // The states of an export.
 const (
 	StateSubmitted State = "submitted"
 	StateRejected  State = "rejected"
+	StateCancelled State = "cancelled"
 	StateApproved  State = "approved"
+	StateQueued    State = "queued"
 	StateBuilding  State = "building"
 	StateReady     State = "ready"
 	StateFailed    State = "failed"
 	StateExpired   State = "expired"
+	StateRevoked   State = "revoked"
 )
+
+// States lists every state, in life order.
+var States = []State{StateSubmitted, StateRejected, StateCancelled, StateApproved, StateQueued,
+	StateBuilding, StateReady, StateFailed, StateExpired, StateRevoked}
 
 // Linkage is the linkage scope of an export's pseudonyms.
 type Linkage string
@@ -207,11 +242,17 @@ type Export struct {
 	Progress    Progress
 	Files       []File
 	KeyVersion  int
-	Error       string // caller-safe failure message, state failed only
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	ReadyAt     time.Time
-	ExpiresAt   time.Time
+	// Generation counts builds: a reviewer's retry of a failed build starts
+	// the next one.
+	Generation int
+	Error      string // caller-safe failure message, state failed only
+	// FilesDeletedAt is when the sweeper deleted the files of an expired or
+	// revoked export.
+	FilesDeletedAt time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ReadyAt        time.Time
+	ExpiresAt      time.Time
 }
 
 // ExportFilter selects exports for a listing. PartnerID and AllPartners
@@ -232,6 +273,18 @@ type AuditEntry struct {
 	ExportID    string
 	PartnerID   string
 	Detail      string // never secrets or learner identifiers
+	// PrevHash and Hash chain the entry to the one before it.
+	PrevHash string
+	Hash     string
+}
+
+// Act is a principal's state change of an export.
+type Act struct {
+	By     string // principal id
+	Action Action
+	From   []State
+	To     State
+	Detail string
 }
 
 // BuildResult is what a finished build records.
@@ -253,9 +306,18 @@ type Store interface {
 
 	// CreatePrincipal adds a principal with the SHA-256 of its token.
 	CreatePrincipal(ctx context.Context, p Principal, tokenHash []byte, by string) error
-	// PrincipalByTokenHash returns the principal whose token has the hash;
-	// EUNAUTHENTICATED if there is none.
+	// PrincipalByTokenHash returns the principal whose token has the hash,
+	// whether or not it is active; EUNAUTHENTICATED if there is none.
 	PrincipalByTokenHash(ctx context.Context, tokenHash []byte) (Principal, error)
+	// Principal returns a principal by id; ENOTFOUND if there is none.
+	Principal(ctx context.Context, id string) (Principal, error)
+	// Principals lists all principals.
+	Principals(ctx context.Context) ([]Principal, error)
+	// RevokePrincipal revokes a principal's token; ENOTFOUND, or ECONFLICT
+	// if it was revoked already.
+	RevokePrincipal(ctx context.Context, id, by string) error
+	// TouchPrincipal records when a principal's token was last used.
+	TouchPrincipal(ctx context.Context, id string, at time.Time) error
 	// CountPrincipals returns the number of principals with the role.
 	CountPrincipals(ctx context.Context, role Role) (int, error)
 
@@ -266,19 +328,34 @@ type Store interface {
 	Export(ctx context.Context, id string, partnerID string, allPartners bool) (*Export, error)
 	// Exports lists exports, newest first.
 	Exports(ctx context.Context, f ExportFilter) ([]*Export, error)
-	// Decide records a reviewer's decision on a submitted export. On
-	// approval it moves the export to approved and enqueues its build job in
-	// the same transaction. ECONFLICT if the export is not submitted.
-	Decide(ctx context.Context, id string, d Decision) (*Export, error)
-	// StartBuild moves an approved (or, on retry, building or failed) export
-	// to building and returns it; ECONFLICT if it is in any other state.
-	StartBuild(ctx context.Context, id string, estimated int64) (*Export, error)
+	// CountExportsSince counts the partner's exports created at or after
+	// since (the daily request quota).
+	CountExportsSince(ctx context.Context, partnerID string, since time.Time) (int, error)
+	// Decide records a reviewer's decision on a submitted export: a
+	// rejection moves it to rejected; the approval that brings the distinct
+	// approvals to required moves it to approved and on to queued with its
+	// build job, in one transaction; an earlier approval leaves it
+	// submitted. ECONFLICT if the export is not submitted or the reviewer
+	// decided on it before; EFORBIDDEN if the reviewer requested it.
+	Decide(ctx context.Context, id string, d Decision, required int) (*Export, error)
+	// Act applies a principal's cancel, retry or revoke; ECONFLICT if the
+	// export is in none of a.From. A move to queued starts the next build
+	// generation and enqueues its job.
+	Act(ctx context.Context, id string, a Act) (*Export, error)
+	// StartBuild moves a queued (or, on a retried job, building) export to
+	// building and returns it; ECONFLICT if it is in any other state,
+	// ErrBusy if the partner already has maxPerPartner other builds running
+	// (0: no limit).
+	StartBuild(ctx context.Context, id string, estimated int64, maxPerPartner int) (*Export, error)
 	// SetProgress records rows written.
 	SetProgress(ctx context.Context, id string, written int64) error
 	// FinishBuild moves a building export to ready with its files.
 	FinishBuild(ctx context.Context, id string, r BuildResult) error
-	// FailBuild moves a building export to failed with a caller-safe message.
+	// FailBuild moves a queued or building export to failed with a
+	// caller-safe message.
 	FailBuild(ctx context.Context, id string, message string) error
+	// MarkFilesDeleted records when the sweeper deleted an export's files.
+	MarkFilesDeleted(ctx context.Context, id string, at time.Time) error
 	// ExpireDue moves ready exports whose expiry is at or before now to
 	// expired and returns their ids.
 	ExpireDue(ctx context.Context, now time.Time) ([]string, error)
@@ -288,6 +365,8 @@ type Store interface {
 	// AuditLog returns entries for an export (all if exportID is empty),
 	// oldest first.
 	AuditLog(ctx context.Context, exportID string) ([]AuditEntry, error)
+	// AuditPage returns up to limit entries after the one with id afterID.
+	AuditPage(ctx context.Context, afterID int64, limit int) ([]AuditEntry, error)
 
 	// KeyVersion returns the current pseudonym key version.
 	KeyVersion(ctx context.Context) (int, error)

@@ -18,6 +18,17 @@ type Runner struct {
 	Log *slog.Logger
 	// ProgressInterval throttles progress writes to the store.
 	ProgressInterval time.Duration
+	// MaxBuildsPerPartner caps one partner's builds running at once (0: no
+	// cap); a build over the cap waits (ErrBusy).
+	MaxBuildsPerPartner int
+	Now                 func() time.Time
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // ExportDir returns the directory of an export's files.
@@ -37,7 +48,7 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 		return err
 	}
 	switch e.State {
-	case StateApproved, StateBuilding, StateFailed:
+	case StateQueued, StateBuilding:
 	default:
 		log.Info("build skipped", "export", id, "state", e.State)
 		return nil
@@ -58,6 +69,13 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 	if err != nil {
 		return err
 	}
+	// The agreement is checked a third time, as the build starts: an
+	// agreement that ended, or that no longer covers the request, stops it.
+	req := e.Request
+	if err := ValidateRequest(&req, partner, r.now()); err != nil {
+		lastAttempt = true // no retry will make the agreement fit again
+		return Errorf(ECONFLICT, "the request no longer fits the partner's agreement: %s", ErrorMessage(err))
+	}
 	in := BuildInput{ExportID: e.ID, PartnerID: e.PartnerID, Request: e.Request, KeyVersion: e.KeyVersion, DUA: partner.DUA}
 	if !partner.DUA.EndsOn.IsZero() {
 		// The agreement covers its last day in full.
@@ -68,7 +86,12 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 		log.Error("build estimate", "export", id, "err", err)
 		return err
 	}
-	if _, err := r.Store.StartBuild(ctx, id, estimated); err != nil {
+	if _, err := r.Store.StartBuild(ctx, id, estimated, r.MaxBuildsPerPartner); err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			// Cancelled or revoked while queued: nothing to build.
+			log.Info("build skipped", "export", id, "reason", ErrorMessage(err))
+			return nil
+		}
 		return err
 	}
 	dir := r.ExportDir(id)
@@ -102,6 +125,12 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 	}
 	files = append(files, File{Name: ManifestName, Size: size, SHA256: sum})
 	if err := r.Store.FinishBuild(ctx, id, BuildResult{Files: files, ReadyAt: m.GeneratedAt, ExpiresAt: m.ExpiresAt}); err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			// Revoked during the build: the files are never published,
+			// and the sweeper deletes them.
+			log.Info("build discarded", "export", id, "reason", ErrorMessage(err))
+			return nil
+		}
 		return err
 	}
 	log.Info("build ready", "export", id, "tables", len(m.Tables), "duration", time.Since(start).Round(time.Millisecond))
@@ -146,12 +175,17 @@ func (r *Runner) Sweep(ctx context.Context, now time.Time) (int, error) {
 		}
 		if err == nil {
 			switch e.State {
-			case StateApproved, StateBuilding, StateReady:
+			case StateApproved, StateQueued, StateBuilding, StateReady:
 				continue
 			}
 		}
 		if err := os.RemoveAll(filepath.Join(r.Dir, ent.Name())); err != nil {
 			return removed, err
+		}
+		if err == nil {
+			if err := r.Store.MarkFilesDeleted(ctx, e.ID, now); err != nil {
+				return removed, err
+			}
 		}
 		removed++
 	}

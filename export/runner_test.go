@@ -19,7 +19,7 @@ func TestSweepEnforcesRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	db.SetEnqueuer(func(context.Context, *sql.Tx, string) error { return nil })
+	db.SetEnqueuer(func(context.Context, *sql.Tx, string, int) error { return nil })
 	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	must := func(err error) {
 		t.Helper()
@@ -31,9 +31,9 @@ func TestSweepEnforcesRetention(t *testing.T) {
 	must(db.CreatePrincipal(ctx, export.Principal{ID: "r1", Name: "r", Role: export.RoleResearcher, PartnerID: "p1"}, []byte("h1"), "admin"))
 	must(db.CreatePrincipal(ctx, export.Principal{ID: "v1", Name: "v", Role: export.RoleReviewer}, []byte("h2"), "admin"))
 	must(db.CreateExport(ctx, &export.Export{ID: "exp_a", PartnerID: "p1", RequestedBy: "r1", State: export.StateSubmitted, CreatedAt: t0, UpdatedAt: t0}))
-	_, err = db.Decide(ctx, "exp_a", export.Decision{ReviewerID: "v1", Approved: true, At: t0})
+	_, err = db.Decide(ctx, "exp_a", export.Decision{ReviewerID: "v1", Approved: true, At: t0}, 1)
 	must(err)
-	_, err = db.StartBuild(ctx, "exp_a", 1)
+	_, err = db.StartBuild(ctx, "exp_a", 1, 0)
 	must(err)
 
 	r := &export.Runner{Store: db, Dir: t.TempDir()}
@@ -77,7 +77,10 @@ func TestSweepEnforcesRetention(t *testing.T) {
 	}
 	log, err := db.AuditLog(ctx, "exp_a")
 	must(err)
-	if last := log[len(log)-1]; last.Action != "export.expire" {
-		t.Errorf("last audit entry %s, want export.expire", last.Action)
+	if n := len(log); n < 2 || log[n-2].Action != "export.expire" || log[n-1].Action != "export.files.delete" {
+		t.Errorf("audit log ends %+v, want export.expire then export.files.delete", log[max(0, n-2):])
+	}
+	if e.FilesDeletedAt.IsZero() {
+		t.Errorf("files_deleted_at not set after the sweep")
 	}
 }

@@ -19,7 +19,23 @@ type Service struct {
 	Now    func() time.Time
 	// NewID returns a new export id.
 	NewID func() string
+	// Links signs download links; without a key no link is issued.
+	Links LinkSigner
+	// DailyRequests caps the requests a partner files in 24 hours
+	// (0: DefaultDailyRequests).
+	DailyRequests int
+	// TokenTTL is a new token's lifetime when its creator names none
+	// (0: DefaultTokenTTL).
+	TokenTTL time.Duration
 }
+
+// Defaults of the service's limits.
+const (
+	DefaultDailyRequests = 50
+	DefaultTokenTTL      = 90 * 24 * time.Hour
+	// MaxTokenTTL bounds a token's lifetime.
+	MaxTokenTTL = 366 * 24 * time.Hour
+)
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -64,7 +80,21 @@ func (s *Service) Submit(ctx context.Context, p Principal, partnerID string, req
 	if err := ValidateRequest(&req, partner, s.now()); err != nil {
 		return nil, err
 	}
+	if p.Role == RoleResearcher && !partner.DUA.NamesRecipient(p.Name) {
+		return nil, Errorf(EFORBIDDEN, "the partner's data-use agreement does not name you as a recipient")
+	}
 	now := s.now()
+	quota := s.DailyRequests
+	if quota <= 0 {
+		quota = DefaultDailyRequests
+	}
+	n, err := s.Store.CountExportsSince(ctx, partner.ID, now.Add(-24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	if n >= quota {
+		return nil, Errorf(ELIMITED, "the partner has filed %d requests in the last 24 hours, its daily quota", n)
+	}
 	e := &Export{
 		ID:          s.NewID(),
 		PartnerID:   partner.ID,
@@ -104,8 +134,8 @@ func ValidateRequest(req *Request, partner Partner, now time.Time) error {
 	case len(req.Tables) == 0:
 		return Errorf(EINVALID, "tables: at least one table is required")
 	}
-	if !partner.DUA.EndsOn.IsZero() && now.After(partner.DUA.EndsOn.AddDate(0, 0, 1)) {
-		return Errorf(EFORBIDDEN, "the partner's data-use agreement ended on %s", partner.DUA.EndsOn.Format(DateLayout))
+	if err := partner.DUA.checkInForce(now); err != nil {
+		return err
 	}
 	for i, c := range req.Courses {
 		if !partner.OwnsCourse(c) {
@@ -134,9 +164,15 @@ func ValidateRequest(req *Request, partner Partner, now time.Time) error {
 	switch req.Linkage {
 	case "":
 		req.Linkage = LinkagePartner
+		if !partner.DUA.AllowsLinkage(LinkagePartner) {
+			req.Linkage = LinkageRequest
+		}
 	case LinkagePartner, LinkageRequest:
 	default:
 		return Errorf(EINVALID, "linkage: must be partner or request")
+	}
+	if !partner.DUA.AllowsLinkage(req.Linkage) {
+		return Errorf(EINVALID, "linkage: the partner's data-use agreement does not allow %s linkage", req.Linkage)
 	}
 	prec, err := deidentify.ParsePrecision(req.TimePrecision)
 	if err != nil {
@@ -214,23 +250,19 @@ func (s *Service) Reject(ctx context.Context, p Principal, id, reason string) (*
 }
 
 func (s *Service) decide(ctx context.Context, p Principal, id string, approve bool, reason string) (*Export, error) {
-	if !p.Role.IsStaff() {
-		// Partner principals may not even learn whether the id exists
-		// beyond what they can already see.
-		if _, err := s.Export(ctx, p, id); err != nil {
-			return nil, err
-		}
-		return nil, Errorf(EFORBIDDEN, "only reviewers may approve or reject exports")
-	}
-	e, err := s.Store.Export(ctx, id, "", true)
+	e, err := s.Export(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
-	if e.RequestedBy == p.ID {
-		return nil, Errorf(EFORBIDDEN, "you submitted this request: another reviewer must decide on it")
+	action := ActionReject
+	if approve {
+		action = ActionApprove
 	}
-	if e.State != StateSubmitted {
-		return nil, Errorf(ECONFLICT, "export %s is %s, not awaiting review", id, e.State)
+	if err := CheckAction(p, e, action); err != nil {
+		return nil, err
+	}
+	if e.RequestedBy == p.ID {
+		return nil, Errorf(EFORBIDDEN, "you submitted this request: other reviewers must decide on it")
 	}
 	if approve {
 		// The agreement may have changed since submission: check again.
@@ -243,22 +275,30 @@ func (s *Service) decide(ctx context.Context, p Principal, id string, approve bo
 			return nil, Errorf(ECONFLICT, "the request no longer fits the partner's agreement: %s", ErrorMessage(err))
 		}
 	}
-	return s.Store.Decide(ctx, id, Decision{ReviewerID: p.ID, Approved: approve, Reason: reason, At: s.now()})
+	return s.Store.Decide(ctx, id, Decision{ReviewerID: p.ID, Approved: approve, Reason: reason, At: s.now()}, ApprovalsRequired(e.Request))
 }
 
 // Downloadable returns a ready export the caller may download and the file
 // with the given name. ENOTFOUND if either is not there; ECONFLICT if the
-// export is not ready or has expired.
+// export is not ready or has expired, or its agreement has ended.
 func (s *Service) Downloadable(ctx context.Context, p Principal, id, name string) (*Export, *File, error) {
 	e, err := s.Export(ctx, p, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	if e.State != StateReady {
-		return nil, nil, Errorf(ECONFLICT, "export %s is %s, not ready", id, e.State)
+	if err := CheckAction(p, e, ActionDownload); err != nil {
+		return nil, nil, err
 	}
-	if !e.ExpiresAt.IsZero() && s.now().After(e.ExpiresAt) {
+	now := s.now()
+	if !e.ExpiresAt.IsZero() && !now.Before(e.ExpiresAt) {
 		return nil, nil, Errorf(ECONFLICT, "export %s expired at %s", id, e.ExpiresAt.Format(time.RFC3339))
+	}
+	partner, err := s.Store.Partner(ctx, e.PartnerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := partner.DUA.checkInForce(now); err != nil {
+		return nil, nil, Errorf(ECONFLICT, "export %s may not be downloaded: %s", id, ErrorMessage(err))
 	}
 	if name == "" {
 		return e, nil, nil
@@ -352,7 +392,7 @@ func (s *Service) Partners(ctx context.Context, p Principal) ([]Partner, error) 
 // CreatePrincipal creates a principal and its API token, returned once
 // (admins only; by is the creating principal's id, "local-admin" from the
 // command line).
-func (s *Service) CreatePrincipal(ctx context.Context, by Principal, name string, role Role, partnerID string) (Principal, string, error) {
+func (s *Service) CreatePrincipal(ctx context.Context, by Principal, name string, role Role, partnerID string, ttl time.Duration) (Principal, string, error) {
 	if by.Role != RoleAdmin {
 		return Principal{}, "", Errorf(EFORBIDDEN, "only admins may create tokens")
 	}
@@ -369,11 +409,21 @@ func (s *Service) CreatePrincipal(ctx context.Context, by Principal, name string
 	if !role.NeedsPartner() && partnerID != "" {
 		return Principal{}, "", Errorf(EINVALID, "partner_id: staff roles do not belong to a partner")
 	}
+	switch {
+	case ttl == 0:
+		ttl = s.TokenTTL
+		if ttl <= 0 {
+			ttl = DefaultTokenTTL
+		}
+	case ttl < time.Minute || ttl > MaxTokenTTL:
+		return Principal{}, "", Errorf(EINVALID, "expires_in_days: a token lives between a minute and %d days", int(MaxTokenTTL.Hours()/24))
+	}
 	token, hash, err := NewToken(nil)
 	if err != nil {
 		return Principal{}, "", err
 	}
-	pr := Principal{ID: NewID("prn_"), Name: name, Role: role, PartnerID: partnerID, CreatedAt: s.now()}
+	now := s.now()
+	pr := Principal{ID: NewID("prn_"), Name: name, Role: role, PartnerID: partnerID, CreatedAt: now, ExpiresAt: now.Add(ttl).Truncate(time.Second)}
 	if err := s.Store.CreatePrincipal(ctx, pr, hash, by.ID); err != nil {
 		return Principal{}, "", err
 	}

@@ -149,7 +149,7 @@ func (c *Client) WaitReady(ctx context.Context, id string, every time.Duration, 
 		switch e.State {
 		case api.StateReady:
 			return e, nil
-		case api.StateFailed, api.StateRejected, api.StateExpired:
+		case api.StateFailed, api.StateRejected, api.StateExpired, api.StateCancelled, api.StateRevoked:
 			msg := string(e.State)
 			if e.Error != nil {
 				msg += ": " + *e.Error

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,9 +26,9 @@ func withMeta(cmd *cobra.Command, g *globalFlags, fn func(db *metasqlite.DB) err
 func newPartnerCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "partner", Short: "Manage content partners and their data-use agreements"}
 	var (
-		id, name, source, ref, ends string
-		courses, tables             []string
-		freeText, sensitive         bool
+		id, name, source, ref, ends, starts  string
+		courses, tables, linkage, recipients []string
+		freeText, sensitive                  bool
 	)
 	add := &cobra.Command{
 		Use:   "add",
@@ -52,13 +53,23 @@ course the source database lists under its id.`,
 				if len(p.DUA.AllowedTables) == 0 {
 					p.DUA.AllowedTables = export.TableNames()
 				}
-				if ends != "" {
-					t, err := time.Parse(export.DateLayout, ends)
-					if err != nil {
-						return fmt.Errorf("--dua-ends: want YYYY-MM-DD: %w", err)
+				for _, d := range []struct {
+					flag, value string
+					dst         *time.Time
+				}{{"--dua-ends", ends, &p.DUA.EndsOn}, {"--dua-starts", starts, &p.DUA.StartsOn}} {
+					if d.value == "" {
+						continue
 					}
-					p.DUA.EndsOn = t
+					t, err := time.Parse(export.DateLayout, d.value)
+					if err != nil {
+						return fmt.Errorf("%s: want YYYY-MM-DD: %w", d.flag, err)
+					}
+					*d.dst = t
 				}
+				for _, l := range linkage {
+					p.DUA.AllowedLinkage = append(p.DUA.AllowedLinkage, export.Linkage(l))
+				}
+				p.DUA.Recipients = recipients
 				out, err := svc.CreatePartner(cmd.Context(), localAdmin, p)
 				if err != nil {
 					return err
@@ -78,6 +89,9 @@ course the source database lists under its id.`,
 	f.BoolVar(&freeText, "free-text", false, "the agreement allows scrubbed free text")
 	f.BoolVar(&sensitive, "sensitive", false, "the agreement allows sensitive categories (with consent)")
 	f.StringVar(&ends, "dua-ends", "", "last day the agreement covers (YYYY-MM-DD)")
+	f.StringVar(&starts, "dua-starts", "", "first day the agreement covers (YYYY-MM-DD)")
+	f.StringSliceVar(&linkage, "linkage", nil, "linkage scopes the agreement allows: partner, request (default: both)")
+	f.StringSliceVar(&recipients, "recipients", nil, "names of the people who may receive data (default: any researcher of the partner)")
 	_ = add.MarkFlagRequired("id")
 	_ = add.MarkFlagRequired("name")
 	cmd.AddCommand(add)
@@ -87,6 +101,7 @@ course the source database lists under its id.`,
 func newTokenCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens"}
 	var name, role, partner string
+	var days int
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a principal and print its API token (shown once)",
@@ -101,11 +116,12 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 					name = role
 				}
 				svc := &export.Service{Store: db}
-				p, token, err := svc.CreatePrincipal(cmd.Context(), localAdmin, name, r, partner)
+				p, token, err := svc.CreatePrincipal(cmd.Context(), localAdmin, name, r, partner, time.Duration(days)*24*time.Hour)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "principal %s (%s) created; its token is shown once:\n", p.ID, p.Role)
+				fmt.Fprintf(cmd.ErrOrStderr(), "principal %s (%s) created, expires %s; its token is shown once:\n",
+					p.ID, p.Role, p.ExpiresAt.Format(time.RFC3339))
 				fmt.Fprintln(cmd.OutOrStdout(), token)
 				return nil
 			})
@@ -114,8 +130,49 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 	create.Flags().StringVar(&role, "role", "", "researcher, pipeline, reviewer or admin (required)")
 	create.Flags().StringVar(&partner, "partner", "", "partner (required for researcher and pipeline)")
 	create.Flags().StringVar(&name, "name", "", "who the token is for")
+	create.Flags().IntVar(&days, "expires-in-days", 90, "days until the token stops working (1 to 366)")
 	_ = create.MarkFlagRequired("role")
-	cmd.AddCommand(create)
+	revoke := &cobra.Command{
+		Use:   "revoke PRINCIPAL_ID",
+		Short: "Revoke a principal's token at once (its signed links stop too)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+				svc := &export.Service{Store: db}
+				if err := svc.RevokePrincipal(cmd.Context(), localAdmin, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "principal %s revoked\n", args[0])
+				return nil
+			})
+		},
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List principals: role, partner, expiry, revocation, last use",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+				ps, err := (&export.Service{Store: db}).Principals(cmd.Context(), localAdmin)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tNAME\tROLE\tPARTNER\tEXPIRES\tREVOKED\tLAST USED")
+				day := func(t time.Time) string {
+					if t.IsZero() {
+						return "-"
+					}
+					return t.Format(time.DateTime)
+				}
+				for _, p := range ps {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Name, p.Role, p.PartnerID, day(p.ExpiresAt), day(p.RevokedAt), day(p.LastUsedAt))
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.AddCommand(create, revoke, list)
 	return cmd
 }
 
@@ -147,14 +204,14 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withMeta(cmd, g, func(db *metasqlite.DB) error {
-				bad, n, err := db.VerifyAudit(cmd.Context())
+				bad, n, head, err := db.VerifyAudit(cmd.Context())
 				if err != nil {
 					return err
 				}
-				if bad != 0 {
-					return fmt.Errorf("audit log broken at entry %d (of %d checked)", bad, n)
+				if bad != nil {
+					return fmt.Errorf("audit log broken at entry %d: %s (%d entries checked)", bad.ID, bad.Reason, n)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d entries\n", n)
+				fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d entries, head %s\n", n, head)
 				return nil
 			})
 		},

@@ -34,6 +34,7 @@ type app struct {
 	queue   *metasqlite.Queue
 	runner  *export.Runner
 	svc     *export.Service
+	opts    appOptions
 }
 
 type appOptions struct {
@@ -43,7 +44,16 @@ type appOptions struct {
 	Workers      int
 	PollInterval time.Duration
 	Log          *slog.Logger
+	// Limits (zero values: the defaults).
+	RateLimit           api.RateLimit
+	MaxBuildsPerPartner int
+	DailyRequests       int
+	TrustedProxies      []*net.IPNet
 }
+
+// linkKeyID names the key that signs download links; a new id (and so a
+// new derived key) invalidates every link issued under the old one.
+const linkKeyID = "l1"
 
 // localAdmin is the principal id recorded for actions taken on the
 // command line by whoever holds the data directory.
@@ -90,7 +100,11 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 		Dir: filepath.Join(o.DataDir, "exports"),
 		Log: o.Log,
 	}
-	a.svc = &export.Service{Store: a.meta, Source: a.source, NewID: func() string { return export.NewID("exp_") }}
+	a.runner.MaxBuildsPerPartner = o.MaxBuildsPerPartner
+	a.svc = &export.Service{Store: a.meta, Source: a.source, NewID: func() string { return export.NewID("exp_") },
+		Links:         export.LinkSigner{KeyID: linkKeyID, Key: a.master.DeriveKey("download links " + linkKeyID)},
+		DailyRequests: o.DailyRequests}
+	a.opts = o
 	a.queue, err = metasqlite.NewQueue(ctx, a.meta, metasqlite.QueueConfig{
 		Workers: o.Workers,
 		Build:   a.runner.Run,
@@ -116,10 +130,13 @@ func parquetEncoder(w io.Writer, cols []export.Column, meta map[string]string) (
 
 func (a *app) handler() (http.Handler, error) {
 	return api.NewHandler(api.Config{
-		Service: a.svc,
-		Store:   a.meta,
-		Files:   a.runner,
-		Log:     a.log,
+		Service:        a.svc,
+		Store:          a.meta,
+		Files:          a.runner,
+		Erasures:       a.runner,
+		Log:            a.log,
+		RateLimit:      a.opts.RateLimit,
+		TrustedProxies: a.opts.TrustedProxies,
 		Health: func(ctx context.Context) error {
 			_, err := a.meta.KeyVersion(ctx)
 			return err
@@ -134,7 +151,7 @@ func (a *app) ensureAdmin(ctx context.Context) (string, error) {
 	if err != nil || n > 0 {
 		return "", err
 	}
-	_, token, err := a.svc.CreatePrincipal(ctx, localAdmin, "bootstrap admin", export.RoleAdmin, "")
+	_, token, err := a.svc.CreatePrincipal(ctx, localAdmin, "bootstrap admin", export.RoleAdmin, "", 0)
 	return token, err
 }
 

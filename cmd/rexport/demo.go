@@ -26,8 +26,8 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 		Short: "Run the whole flow locally: fixtures, server, request, approval, build, download",
 		Long: `Generate fixtures in a temporary directory, start the server on
 127.0.0.1:0, and as a real HTTP client: create a partner, a researcher and
-a reviewer; submit a request for every table; approve it; wait for the
-build; download every file and verify its SHA-256 against the manifest;
+two reviewers; submit a request for every table; approve it twice (free
+text needs two reviewers); wait for the build; download every file and verify its SHA-256 against the manifest;
 print a summary and where the files are.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -105,11 +105,16 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 	if err != nil {
 		return "", fmt.Errorf("create researcher: %w", err)
 	}
-	reviewer, err := admin.CreateToken(ctx, api.TokenInput{Name: "Demo reviewer", Role: "reviewer"})
-	if err != nil {
-		return "", fmt.Errorf("create reviewer: %w", err)
+	// Free text and sensitive columns need two different reviewers.
+	var reviewers []*api.TokenCreated
+	for _, name := range []string{"Demo reviewer 1", "Demo reviewer 2"} {
+		r, err := admin.CreateToken(ctx, api.TokenInput{Name: name, Role: "reviewer"})
+		if err != nil {
+			return "", fmt.Errorf("create reviewer: %w", err)
+		}
+		reviewers = append(reviewers, r)
 	}
-	step("researcher %s and reviewer %s created", researcher.PrincipalId, reviewer.PrincipalId)
+	step("researcher %s and reviewers %s, %s created", researcher.PrincipalId, reviewers[0].PrincipalId, reviewers[1].PrincipalId)
 
 	rc := client.New(srv.URL, researcher.Token)
 	ethics := "IRB-2026-042"
@@ -126,10 +131,13 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 		return "", fmt.Errorf("submit request: %w", err)
 	}
 	step("export %s submitted (%s)", e.Id, e.State)
-	if _, err := client.New(srv.URL, reviewer.Token).Approve(ctx, e.Id); err != nil {
-		return "", fmt.Errorf("approve: %w", err)
+	for i, r := range reviewers {
+		a, err := client.New(srv.URL, r.Token).Approve(ctx, e.Id)
+		if err != nil {
+			return "", fmt.Errorf("approve: %w", err)
+		}
+		step("export %s approved by reviewer %d of %d (%s)", e.Id, i+1, a.ApprovalsRequired, a.State)
 	}
-	step("export %s approved by the reviewer; building", e.Id)
 	ready, err := rc.WaitReady(ctx, e.Id, 200*time.Millisecond, func(e *api.Export) {
 		fmt.Fprintf(out, "\r    %-9s %d / %d rows", e.State, e.Progress.RowsWritten, e.Progress.RowsEstimated)
 	})

@@ -40,6 +40,9 @@ type e2e struct {
 	admin      *client.Client
 	reviewer   *client.Client
 	reviewerID string
+	// reviewer2 gives the second approval free text needs.
+	reviewer2   *client.Client
+	reviewer2ID string
 	// researchers by partner id
 	researchers map[string]*client.Client
 	partners    []string
@@ -97,7 +100,9 @@ func newE2E() (*e2e, error) {
 	if env.source, err = sql.Open("sqlite", "file:"+srcPath+"?mode=ro"); err != nil {
 		return env, err
 	}
-	env.app, err = openApp(ctx, appOptions{DataDir: filepath.Join(dir, "data"), SourcePath: srcPath, Workers: 2, PollInterval: 50 * time.Millisecond})
+	env.app, err = openApp(ctx, appOptions{DataDir: filepath.Join(dir, "data"), SourcePath: srcPath, Workers: 2, PollInterval: 50 * time.Millisecond,
+		// The tests fire requests faster than any client should.
+		RateLimit: api.RateLimit{PerSecond: 10000, Burst: 10000}})
 	if err != nil {
 		return env, err
 	}
@@ -150,6 +155,11 @@ func newE2E() (*e2e, error) {
 		return env, err
 	}
 	env.reviewer, env.reviewerID = client.New(srv.URL, rev.Token), rev.PrincipalId
+	rev2, err := env.admin.CreateToken(ctx, api.TokenInput{Name: "second reviewer", Role: "reviewer"})
+	if err != nil {
+		return env, err
+	}
+	env.reviewer2, env.reviewer2ID = client.New(srv.URL, rev2.Token), rev2.PrincipalId
 	return env, nil
 }
 
@@ -189,6 +199,32 @@ type builtExport struct {
 	documents map[string][]byte
 }
 
+// approve gives an export the approvals it needs: a free-text request
+// stays submitted after the first, and is queued after the second.
+func approve(t *testing.T, env *e2e, id string, freeText bool) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := env.reviewer.Approve(ctx, id)
+	if err != nil {
+		t.Fatalf("Approve: %v", err)
+	}
+	if !freeText {
+		if e.State != api.StateQueued && e.State != api.StateBuilding && e.State != api.StateReady {
+			t.Fatalf("after its one approval the export is %s", e.State)
+		}
+		return
+	}
+	if e.State != api.StateSubmitted || e.ApprovalsRequired != 2 {
+		t.Fatalf("after the first of two approvals: state %s, approvals required %d", e.State, e.ApprovalsRequired)
+	}
+	if _, err := env.reviewer.Approve(ctx, id); err == nil {
+		t.Fatal("one reviewer approved the same request twice")
+	}
+	if _, err := env.reviewer2.Approve(ctx, id); err != nil {
+		t.Fatalf("second Approve: %v", err)
+	}
+}
+
 // buildExport submits, approves, waits for and downloads an export.
 func buildExport(t *testing.T, env *e2e, partner string, tables []api.Table, freeText bool) *builtExport {
 	t.Helper()
@@ -205,10 +241,10 @@ func buildExport(t *testing.T, env *e2e, partner string, tables []api.Table, fre
 	if e.State != api.StateSubmitted {
 		t.Fatalf("new export state = %s, want submitted", e.State)
 	}
-	if _, err := env.reviewer.Approve(ctx, e.Id); err != nil {
-		t.Fatalf("Approve: %v", err)
-	}
-	ready, err := rc.WaitReady(ctx, e.Id, 50*time.Millisecond, nil)
+	approve(t, env, e.Id, freeText)
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	ready, err := rc.WaitReady(wctx, e.Id, 50*time.Millisecond, nil)
 	if err != nil {
 		t.Fatalf("WaitReady: %v", err)
 	}

@@ -4,17 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rexport/rexport/api"
+	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/fixtures"
 )
 
 func newServeCmd(g *globalFlags) *cobra.Command {
 	var addr, source string
 	var fixtureLearners, workers int
+	var lim limitFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the API and the build worker on the embedded default (SQLite)",
@@ -42,7 +46,11 @@ start prints a one-time admin token: keep it, it is not shown again.`,
 					}
 				}
 			}
-			a, err := openApp(ctx, appOptions{DataDir: g.dataDir, SourcePath: source, Workers: workers, Log: log})
+			lim.opts.DataDir, lim.opts.SourcePath, lim.opts.Workers, lim.opts.Log = g.dataDir, source, workers, log
+			if err := lim.parse(); err != nil {
+				return err
+			}
+			a, err := openApp(ctx, lim.opts)
 			if err != nil {
 				return err
 			}
@@ -74,5 +82,35 @@ start prints a one-time admin token: keep it, it is not shown again.`,
 	cmd.Flags().StringVar(&source, "source", "", "source database (default <data>/source.db)")
 	cmd.Flags().IntVar(&fixtureLearners, "fixtures", 0, "if the source database does not exist, fill it with N generated learners")
 	cmd.Flags().IntVar(&workers, "workers", 1, "concurrent builds (0: API only)")
+	lim.flags(cmd)
 	return cmd
+}
+
+// limitFlags are serve's abuse limits and proxy trust.
+type limitFlags struct {
+	opts    appOptions
+	proxies []string
+}
+
+func (l *limitFlags) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.Float64Var(&l.opts.RateLimit.PerSecond, "rate", api.DefaultRateLimit.PerSecond, "requests per second each token (or client address, without one) may make")
+	f.IntVar(&l.opts.RateLimit.Burst, "burst", api.DefaultRateLimit.Burst, "requests a token may make at once before --rate applies")
+	f.IntVar(&l.opts.MaxBuildsPerPartner, "max-builds-per-partner", 2, "builds one partner may have running at once (0: no cap)")
+	f.IntVar(&l.opts.DailyRequests, "daily-requests", export.DefaultDailyRequests, "requests one partner may file in 24 hours")
+	f.StringSliceVar(&l.proxies, "trusted-proxies", nil, "CIDR ranges of reverse proxies whose X-Forwarded-For names the client (default: none; the connection's address is the client's)")
+}
+
+func (l *limitFlags) parse() error {
+	for _, c := range l.proxies {
+		_, n, err := net.ParseCIDR(c)
+		if err != nil {
+			return fmt.Errorf("--trusted-proxies: %q is not a CIDR range", c)
+		}
+		l.opts.TrustedProxies = append(l.opts.TrustedProxies, n)
+	}
+	if l.opts.RateLimit.PerSecond <= 0 || l.opts.RateLimit.Burst < 1 {
+		return fmt.Errorf("--rate and --burst must be positive")
+	}
+	return nil
 }

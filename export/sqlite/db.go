@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"net/url"
 	"sort"
-	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -29,7 +28,7 @@ type DB struct {
 	now func() time.Time
 	// enqueue inserts the build job of an approved export inside the
 	// approval's transaction.
-	enqueue func(ctx context.Context, tx *sql.Tx, exportID string) error
+	enqueue func(ctx context.Context, tx *sql.Tx, exportID string, generation int) error
 }
 
 var _ export.Store = (*DB)(nil)
@@ -107,13 +106,9 @@ func (db *DB) applyMigration(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	for _, stmt := range strings.Split(string(body), ";\n") {
-		if strings.TrimSpace(stripComments(stmt)) == "" {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return err
-		}
+	// The driver runs every statement of the file (triggers hold ";").
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
 	}
 	now := formatTime(time.Now())
 	if name == "migrations/0001_init.sql" {
@@ -125,17 +120,6 @@ func (db *DB) applyMigration(ctx context.Context, name string) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-func stripComments(s string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
-			b.WriteString(line)
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
 }
 
 const timeLayout = time.RFC3339Nano

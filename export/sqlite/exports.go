@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rexport/rexport/export"
@@ -28,15 +30,15 @@ func (db *DB) CreateExport(ctx context.Context, e *export.Export) (err error) {
 	})
 }
 
-const exportColumns = `id, partner_id, requested_by, request_json, state, key_version, rows_written, rows_estimated, files_json, error, created_at, updated_at, ready_at, expires_at`
+const exportColumns = `id, partner_id, requested_by, request_json, state, key_version, rows_written, rows_estimated, files_json, error, created_at, updated_at, ready_at, expires_at, generation, files_deleted_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanExport(s scanner) (*export.Export, error) {
 	var e export.Export
-	var req, state, files, created, updated, ready, expires string
+	var req, state, files, created, updated, ready, expires, deleted string
 	if err := s.Scan(&e.ID, &e.PartnerID, &e.RequestedBy, &req, &state, &e.KeyVersion, &e.Progress.RowsWritten, &e.Progress.RowsEstimated,
-		&files, &e.Error, &created, &updated, &ready, &expires); err != nil {
+		&files, &e.Error, &created, &updated, &ready, &expires, &e.Generation, &deleted); err != nil {
 		return nil, err
 	}
 	e.State = export.State(state)
@@ -57,6 +59,9 @@ func scanExport(s scanner) (*export.Export, error) {
 		return nil, err
 	}
 	if e.ExpiresAt, err = parseTime(expires); err != nil {
+		return nil, err
+	}
+	if e.FilesDeletedAt, err = parseTime(deleted); err != nil {
 		return nil, err
 	}
 	return &e, nil
@@ -134,49 +139,64 @@ func (db *DB) Exports(ctx context.Context, f export.ExportFilter) (_ []*export.E
 }
 
 // Decide implements export.Store.
-func (db *DB) Decide(ctx context.Context, id string, d export.Decision) (_ *export.Export, err error) {
+func (db *DB) Decide(ctx context.Context, id string, d export.Decision, required int) (_ *export.Export, err error) {
 	defer export.Wrap(&err, "DB.Decide(%s)", id)
 	if d.Approved && db.enqueue == nil {
 		return nil, errors.New("no job queue configured: refusing an approval that would build nothing")
 	}
-	next, action := export.StateRejected, "export.reject"
-	if d.Approved {
-		next, action = export.StateApproved, "export.approve"
-	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var partnerID string
-		err := tx.QueryRowContext(ctx, `SELECT partner_id FROM exports WHERE id = ?`, id).Scan(&partnerID)
+		var partnerID, state, requester string
+		err := tx.QueryRowContext(ctx, `SELECT partner_id, state, requested_by FROM exports WHERE id = ?`, id).Scan(&partnerID, &state, &requester)
 		if errors.Is(err, sql.ErrNoRows) {
 			return export.Errorf(export.ENOTFOUND, "export %s not found", id)
 		} else if err != nil {
 			return err
 		}
-		var keyVersion int
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 1) FROM key_versions`).Scan(&keyVersion); err != nil {
+		switch {
+		case export.State(state) != export.StateSubmitted:
+			return export.Errorf(export.ECONFLICT, "export %s is %s, not awaiting review", id, state)
+		case requester == d.ReviewerID:
+			return export.Errorf(export.EFORBIDDEN, "you submitted this request: other reviewers must decide on it")
+		}
+		var already int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM decisions WHERE export_id = ? AND reviewer_id = ?`, id, d.ReviewerID).Scan(&already); err != nil {
 			return err
 		}
-		// The state check is in the UPDATE, so two reviewers racing cannot
-		// both decide.
-		res, err := tx.ExecContext(ctx, `UPDATE exports SET state = ?, key_version = ?, updated_at = ? WHERE id = ? AND state = ?`,
-			string(next), keyVersion, formatTime(d.At), id, string(export.StateSubmitted))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return export.Errorf(export.ECONFLICT, "export %s is not awaiting review", id)
+		if already > 0 {
+			return export.Errorf(export.ECONFLICT, "you already decided on export %s: another reviewer must", id)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (export_id, reviewer_id, approved, reason, at) VALUES (?, ?, ?, ?, ?)`,
 			id, d.ReviewerID, d.Approved, d.Reason, formatTime(d.At)); err != nil {
 			return err
 		}
-		detail := "reason=" + d.Reason
-		if d.Approved {
-			detail = fmt.Sprintf("key_version=%d", keyVersion)
-			if err := db.enqueue(ctx, tx, id); err != nil {
-				return fmt.Errorf("enqueue build: %w", err)
+		entry := export.AuditEntry{At: d.At, PrincipalID: d.ReviewerID, ExportID: id, PartnerID: partnerID}
+		if !d.Approved {
+			if err := db.setState(ctx, tx, id, export.StateRejected, d.At, ""); err != nil {
+				return err
 			}
+			entry.Action, entry.Detail = "export.reject", "reason="+d.Reason
+			return db.audit(ctx, tx, entry)
 		}
-		return db.audit(ctx, tx, export.AuditEntry{At: d.At, PrincipalID: d.ReviewerID, Action: action, ExportID: id, PartnerID: partnerID, Detail: detail})
+		var approvals int
+		if err := tx.QueryRowContext(ctx, `SELECT count(DISTINCT reviewer_id) FROM decisions WHERE export_id = ? AND approved = 1`, id).Scan(&approvals); err != nil {
+			return err
+		}
+		entry.Action, entry.Detail = "export.approve", fmt.Sprintf("approvals=%d/%d", approvals, required)
+		if err := db.audit(ctx, tx, entry); err != nil {
+			return err
+		}
+		if approvals < required {
+			return nil
+		}
+		// The last approval fixes the key version the build will use.
+		var keyVersion int
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 1) FROM key_versions`).Scan(&keyVersion); err != nil {
+			return err
+		}
+		if err := db.setState(ctx, tx, id, export.StateApproved, d.At, `key_version = ?`, keyVersion); err != nil {
+			return err
+		}
+		return db.queue(ctx, tx, id, partnerID, "system", fmt.Sprintf("key_version=%d", keyVersion))
 	})
 	if err != nil {
 		return nil, err
@@ -184,45 +204,120 @@ func (db *DB) Decide(ctx context.Context, id string, d export.Decision) (_ *expo
 	return db.Export(ctx, id, "", true)
 }
 
+// setState sets an export's state and updated_at, and the extra columns.
+func (db *DB) setState(ctx context.Context, tx *sql.Tx, id string, next export.State, at time.Time, set string, args ...any) error {
+	q := `UPDATE exports SET state = ?, updated_at = ?`
+	if set != "" {
+		q += ", " + set
+	}
+	all := append([]any{string(next), formatTime(at)}, args...)
+	_, err := tx.ExecContext(ctx, q+` WHERE id = ?`, append(all, id)...)
+	return err
+}
+
+// queue moves an approved or failed export to queued with the next build
+// generation, and inserts that generation's build job, in tx.
+func (db *DB) queue(ctx context.Context, tx *sql.Tx, id, partnerID, by, detail string) error {
+	if db.enqueue == nil {
+		return errors.New("no job queue configured: refusing to queue a build that would never run")
+	}
+	var gen int
+	if err := tx.QueryRowContext(ctx, `UPDATE exports SET state = ?, generation = generation + 1, error = '', updated_at = ? WHERE id = ? RETURNING generation`,
+		string(export.StateQueued), formatTime(db.now()), id).Scan(&gen); err != nil {
+		return err
+	}
+	if err := db.enqueue(ctx, tx, id, gen); err != nil {
+		return fmt.Errorf("enqueue build: %w", err)
+	}
+	return db.audit(ctx, tx, export.AuditEntry{PrincipalID: by, Action: "export.queue", ExportID: id, PartnerID: partnerID,
+		Detail: strings.TrimSpace(fmt.Sprintf("generation=%d %s", gen, detail))})
+}
+
+// Act implements export.Store.
+func (db *DB) Act(ctx context.Context, id string, a export.Act) (_ *export.Export, err error) {
+	defer export.Wrap(&err, "DB.Act(%s, %s)", id, a.Action)
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		partnerID, err := db.checkState(ctx, tx, id, a.From)
+		if err != nil {
+			return err
+		}
+		if err := db.audit(ctx, tx, export.AuditEntry{PrincipalID: a.By, Action: "export." + string(a.Action), ExportID: id, PartnerID: partnerID, Detail: a.Detail}); err != nil {
+			return err
+		}
+		if a.To == export.StateQueued {
+			return db.queue(ctx, tx, id, partnerID, a.By, "")
+		}
+		return db.setState(ctx, tx, id, a.To, db.now(), "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.Export(ctx, id, "", true)
+}
+
+// checkState returns the export's partner if the export is in one of the
+// states from; ENOTFOUND or ECONFLICT otherwise. Transactions are
+// immediate, so the state cannot change before tx commits.
+func (db *DB) checkState(ctx context.Context, tx *sql.Tx, id string, from []export.State) (partnerID string, err error) {
+	var state string
+	err = tx.QueryRowContext(ctx, `SELECT partner_id, state FROM exports WHERE id = ?`, id).Scan(&partnerID, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", export.Errorf(export.ENOTFOUND, "export %s not found", id)
+	} else if err != nil {
+		return "", err
+	}
+	if !slices.Contains(from, export.State(state)) {
+		return "", export.Errorf(export.ECONFLICT, "export %s is %s", id, state)
+	}
+	return partnerID, nil
+}
+
+// CountExportsSince implements export.Store.
+func (db *DB) CountExportsSince(ctx context.Context, partnerID string, since time.Time) (n int, err error) {
+	defer export.Wrap(&err, "DB.CountExportsSince")
+	err = db.db.QueryRowContext(ctx, `SELECT count(*) FROM exports WHERE partner_id = ? AND created_at >= ?`, partnerID, formatTime(since)).Scan(&n)
+	return n, err
+}
+
 // transition moves an export from one of the states in from to next,
-// setting the extra columns, and audits it; ECONFLICT if it was in none.
+// setting the extra columns, and audits it as the system's action.
 func (db *DB) transition(ctx context.Context, id string, from []export.State, next export.State, action, detail, set string, args ...any) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		var partnerID, state string
-		err := tx.QueryRowContext(ctx, `SELECT partner_id, state FROM exports WHERE id = ?`, id).Scan(&partnerID, &state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return export.Errorf(export.ENOTFOUND, "export %s not found", id)
-		} else if err != nil {
+		partnerID, err := db.checkState(ctx, tx, id, from)
+		if err != nil {
 			return err
 		}
-		ok := false
-		for _, s := range from {
-			ok = ok || export.State(state) == s
-		}
-		if !ok {
-			return export.Errorf(export.ECONFLICT, "export %s is %s", id, state)
-		}
-		q := `UPDATE exports SET state = ?, updated_at = ?`
-		if set != "" {
-			q += ", " + set
-		}
-		all := append([]any{string(next), formatTime(db.now())}, args...)
-		if _, err := tx.ExecContext(ctx, q+` WHERE id = ?`, append(all, id)...); err != nil {
+		if err := db.setState(ctx, tx, id, next, db.now(), set, args...); err != nil {
 			return err
-		}
-		if action == "" {
-			return nil
 		}
 		return db.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: action, ExportID: id, PartnerID: partnerID, Detail: detail})
 	})
 }
 
 // StartBuild implements export.Store.
-func (db *DB) StartBuild(ctx context.Context, id string, estimated int64) (_ *export.Export, err error) {
+func (db *DB) StartBuild(ctx context.Context, id string, estimated int64, maxPerPartner int) (_ *export.Export, err error) {
 	defer export.Wrap(&err, "DB.StartBuild(%s)", id)
-	err = db.transition(ctx, id, []export.State{export.StateApproved, export.StateBuilding, export.StateFailed}, export.StateBuilding,
-		"export.build.start", fmt.Sprintf("rows_estimated=%d", estimated),
-		`rows_estimated = ?, rows_written = 0, error = ''`, estimated)
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		partnerID, err := db.checkState(ctx, tx, id, []export.State{export.StateQueued, export.StateBuilding})
+		if err != nil {
+			return err
+		}
+		if maxPerPartner > 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM exports WHERE partner_id = ? AND state = ? AND id != ?`,
+				partnerID, string(export.StateBuilding), id).Scan(&n); err != nil {
+				return err
+			}
+			if n >= maxPerPartner {
+				return export.ErrBusy
+			}
+		}
+		if err := db.setState(ctx, tx, id, export.StateBuilding, db.now(), `rows_estimated = ?, rows_written = 0, error = ''`, estimated); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: "export.build.start", ExportID: id, PartnerID: partnerID,
+			Detail: fmt.Sprintf("rows_estimated=%d", estimated)})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +352,7 @@ func (db *DB) FinishBuild(ctx context.Context, id string, r export.BuildResult) 
 // FailBuild implements export.Store.
 func (db *DB) FailBuild(ctx context.Context, id, message string) (err error) {
 	defer export.Wrap(&err, "DB.FailBuild(%s)", id)
-	return db.transition(ctx, id, []export.State{export.StateBuilding, export.StateApproved}, export.StateFailed, "export.build.fail",
+	return db.transition(ctx, id, []export.State{export.StateBuilding, export.StateQueued}, export.StateFailed, "export.build.fail",
 		message, `error = ?`, message)
 }
 
@@ -294,4 +389,25 @@ func (db *DB) ExpireDue(ctx context.Context, now time.Time) (ids []string, err e
 		return nil
 	})
 	return ids, err
+}
+
+// MarkFilesDeleted implements export.Store.
+func (db *DB) MarkFilesDeleted(ctx context.Context, id string, at time.Time) (err error) {
+	defer export.Wrap(&err, "DB.MarkFilesDeleted(%s)", id)
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var partnerID, deleted string
+		err := tx.QueryRowContext(ctx, `SELECT partner_id, files_deleted_at FROM exports WHERE id = ?`, id).Scan(&partnerID, &deleted)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil // a directory a crash left without its export
+		case err != nil:
+			return err
+		case deleted != "":
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE exports SET files_deleted_at = ? WHERE id = ?`, formatTime(at), id); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, export.AuditEntry{At: at, PrincipalID: "system", Action: "export.files.delete", ExportID: id, PartnerID: partnerID})
+	})
 }

@@ -11,11 +11,16 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/rexport/rexport/export"
 )
 
 // BuildArgs are the arguments of the job that builds an approved export.
 type BuildArgs struct {
 	ExportID string `json:"export_id"`
+	// Generation is the export's build generation: a reviewer's retry of a
+	// failed build is a new job, not a duplicate of the old one.
+	Generation int `json:"generation"`
 }
 
 // Kind implements river.JobArgs.
@@ -25,7 +30,7 @@ func (BuildArgs) Kind() string { return "rexport_build" }
 const BuildMaxAttempts = 3
 
 // InsertOpts implements river.JobArgsWithInsertOpts: one build job per
-// export, however often an approval is retried.
+// export and generation, however often an insert is retried.
 func (BuildArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: BuildMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
@@ -40,8 +45,18 @@ type buildWorker struct {
 }
 
 func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error {
-	return w.build(ctx, job.Args.ExportID, job.Attempt >= job.MaxAttempts)
+	err := w.build(ctx, job.Args.ExportID, job.Attempt >= job.MaxAttempts)
+	if errors.Is(err, export.ErrBusy) {
+		// The partner has its share of builds running: wait, without
+		// spending an attempt.
+		return river.JobSnooze(BusySnooze)
+	}
+	return err
 }
+
+// BusySnooze is how long a build waits when its partner already has the
+// most builds running that it may.
+const BusySnooze = 15 * time.Second
 
 // Timeout disables River's default per-job timeout: a large export may run
 // for hours, and cancellation comes from shutdown instead.
@@ -134,8 +149,8 @@ func NewQueue(ctx context.Context, db *DB, cfg QueueConfig) (*Queue, error) {
 		return nil, err
 	}
 	q := &Queue{client: client, working: cfg.Workers > 0}
-	db.SetEnqueuer(func(ctx context.Context, tx *sql.Tx, exportID string) error {
-		_, err := client.InsertTx(ctx, tx, BuildArgs{ExportID: exportID}, nil)
+	db.SetEnqueuer(func(ctx context.Context, tx *sql.Tx, exportID string, generation int) error {
+		_, err := client.InsertTx(ctx, tx, BuildArgs{ExportID: exportID, Generation: generation}, nil)
 		return err
 	})
 	return q, nil

@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rexport/rexport/export"
 )
@@ -16,7 +18,7 @@ import (
 // SetEnqueuer sets the function that inserts an approved export's build job
 // inside the approval transaction. Without one, Decide refuses approvals:
 // an approval that builds nothing would be a silent failure.
-func (db *DB) SetEnqueuer(fn func(ctx context.Context, tx *sql.Tx, exportID string) error) {
+func (db *DB) SetEnqueuer(fn func(ctx context.Context, tx *sql.Tx, exportID string, generation int) error) {
 	db.enqueue = fn
 }
 
@@ -138,34 +140,106 @@ func (db *DB) CreatePrincipal(ctx context.Context, p export.Principal, tokenHash
 		}
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO principals (id, name, role, partner_id, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Name, string(p.Role), partner, tokenHash, formatTime(db.now())); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO principals (id, name, role, partner_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Name, string(p.Role), partner, tokenHash, formatTime(db.now()), formatTime(p.ExpiresAt)); err != nil {
 			if isUniqueViolation(err) {
 				return export.Errorf(export.ECONFLICT, "principal %s already exists", p.ID)
 			}
 			return err
 		}
 		return db.audit(ctx, tx, export.AuditEntry{PrincipalID: by, Action: "principal.create", PartnerID: p.PartnerID,
-			Detail: "principal=" + p.ID + " role=" + string(p.Role)})
+			Detail: "principal=" + p.ID + " role=" + string(p.Role) + " expires=" + formatTime(p.ExpiresAt)})
 	})
+}
+
+const principalColumns = `id, name, role, partner_id, created_at, expires_at, revoked_at, last_used_at`
+
+func scanPrincipal(s scanner) (export.Principal, error) {
+	var p export.Principal
+	var role, created, expires, revoked, used string
+	var partner sql.NullString
+	if err := s.Scan(&p.ID, &p.Name, &role, &partner, &created, &expires, &revoked, &used); err != nil {
+		return p, err
+	}
+	p.Role, p.PartnerID = export.Role(role), partner.String
+	var err error
+	for _, f := range []struct {
+		dst *time.Time
+		s   string
+	}{{&p.CreatedAt, created}, {&p.ExpiresAt, expires}, {&p.RevokedAt, revoked}, {&p.LastUsedAt, used}} {
+		if *f.dst, err = parseTime(f.s); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
 }
 
 // PrincipalByTokenHash implements export.Store.
 func (db *DB) PrincipalByTokenHash(ctx context.Context, tokenHash []byte) (_ export.Principal, err error) {
 	defer export.Wrap(&err, "DB.PrincipalByTokenHash")
-	var p export.Principal
-	var role, created string
-	var partner sql.NullString
-	err = db.db.QueryRowContext(ctx, `SELECT id, name, role, partner_id, created_at FROM principals WHERE token_hash = ?`, tokenHash).
-		Scan(&p.ID, &p.Name, &role, &partner, &created)
+	p, err := scanPrincipal(db.db.QueryRowContext(ctx, `SELECT `+principalColumns+` FROM principals WHERE token_hash = ?`, tokenHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, export.Errorf(export.EUNAUTHENTICATED, "invalid token")
-	} else if err != nil {
-		return p, err
 	}
-	p.Role, p.PartnerID = export.Role(role), partner.String
-	p.CreatedAt, err = parseTime(created)
 	return p, err
+}
+
+// Principal implements export.Store.
+func (db *DB) Principal(ctx context.Context, id string) (_ export.Principal, err error) {
+	defer export.Wrap(&err, "DB.Principal(%s)", id)
+	p, err := scanPrincipal(db.db.QueryRowContext(ctx, `SELECT `+principalColumns+` FROM principals WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, export.Errorf(export.ENOTFOUND, "principal %s not found", id)
+	}
+	return p, err
+}
+
+// Principals implements export.Store.
+func (db *DB) Principals(ctx context.Context) (_ []export.Principal, err error) {
+	defer export.Wrap(&err, "DB.Principals")
+	rows, err := db.db.QueryContext(ctx, `SELECT `+principalColumns+` FROM principals ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []export.Principal
+	for rows.Next() {
+		p, err := scanPrincipal(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// RevokePrincipal implements export.Store.
+func (db *DB) RevokePrincipal(ctx context.Context, id, by string) (err error) {
+	defer export.Wrap(&err, "DB.RevokePrincipal(%s)", id)
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var partner sql.NullString
+		var revoked string
+		err := tx.QueryRowContext(ctx, `SELECT partner_id, revoked_at FROM principals WHERE id = ?`, id).Scan(&partner, &revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return export.Errorf(export.ENOTFOUND, "principal %s not found", id)
+		} else if err != nil {
+			return err
+		}
+		if revoked != "" {
+			return export.Errorf(export.ECONFLICT, "principal %s was already revoked", id)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE principals SET revoked_at = ? WHERE id = ?`, formatTime(db.now()), id); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, export.AuditEntry{PrincipalID: by, Action: "principal.revoke", PartnerID: partner.String, Detail: "principal=" + id})
+	})
+}
+
+// TouchPrincipal implements export.Store.
+func (db *DB) TouchPrincipal(ctx context.Context, id string, at time.Time) (err error) {
+	defer export.Wrap(&err, "DB.TouchPrincipal(%s)", id)
+	_, err = db.db.ExecContext(ctx, `UPDATE principals SET last_used_at = ? WHERE id = ?`, formatTime(at), id)
+	return err
 }
 
 // CountPrincipals implements export.Store.
@@ -181,10 +255,12 @@ func (db *DB) Audit(ctx context.Context, e export.AuditEntry) (err error) {
 	return db.inTx(ctx, func(tx *sql.Tx) error { return db.audit(ctx, tx, e) })
 }
 
-// audit appends an entry, chained to the previous entry's hash, in tx.
+// audit appends an entry in tx: its id follows the head's, and its hash
+// chains to the head's hash. The head moves in the same transaction.
 func (db *DB) audit(ctx context.Context, tx *sql.Tx, e export.AuditEntry) error {
+	var lastID int64
 	var prev string
-	err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prev)
+	err := tx.QueryRowContext(ctx, `SELECT last_id, hash FROM audit_head WHERE singleton = 1`).Scan(&lastID, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -192,8 +268,13 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, e export.AuditEntry) error 
 		e.At = db.now()
 	}
 	at := formatTime(e.At)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (at, principal_id, action, export_id, partner_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		at, e.PrincipalID, e.Action, e.ExportID, e.PartnerID, e.Detail, prev, AuditHash(prev, at, e))
+	id, hash := lastID+1, AuditHash(prev, at, e)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, principal_id, action, export_id, partner_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, at, e.PrincipalID, e.Action, e.ExportID, e.PartnerID, e.Detail, prev, hash); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_head (singleton, last_id, hash) VALUES (1, ?, ?)
+		ON CONFLICT (singleton) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash`, id, hash)
 	return err
 }
 
@@ -206,28 +287,41 @@ func AuditHash(prev, at string, e export.AuditEntry) string {
 	return hex.EncodeToString(sum[:])
 }
 
+const auditColumns = `id, at, principal_id, action, export_id, partner_id, detail, prev_hash, hash`
+
+func scanAudit(s scanner) (export.AuditEntry, string, error) {
+	var e export.AuditEntry
+	var at string
+	if err := s.Scan(&e.ID, &at, &e.PrincipalID, &e.Action, &e.ExportID, &e.PartnerID, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+		return e, "", err
+	}
+	var err error
+	e.At, err = parseTime(at)
+	return e, at, err
+}
+
 // AuditLog implements export.Store.
 func (db *DB) AuditLog(ctx context.Context, exportID string) (_ []export.AuditEntry, err error) {
 	defer export.Wrap(&err, "DB.AuditLog")
-	q := `SELECT id, at, principal_id, action, export_id, partner_id, detail FROM audit_log`
-	var args []any
-	if exportID != "" {
-		q += ` WHERE export_id = ?`
-		args = append(args, exportID)
-	}
-	rows, err := db.db.QueryContext(ctx, q+` ORDER BY id`, args...)
+	return db.auditQuery(ctx, `WHERE ? = '' OR export_id = ? ORDER BY id`, exportID, exportID)
+}
+
+// AuditPage implements export.Store.
+func (db *DB) AuditPage(ctx context.Context, afterID int64, limit int) (_ []export.AuditEntry, err error) {
+	defer export.Wrap(&err, "DB.AuditPage")
+	return db.auditQuery(ctx, `WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+}
+
+func (db *DB) auditQuery(ctx context.Context, where string, args ...any) ([]export.AuditEntry, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log `+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []export.AuditEntry
 	for rows.Next() {
-		var e export.AuditEntry
-		var at string
-		if err := rows.Scan(&e.ID, &at, &e.PrincipalID, &e.Action, &e.ExportID, &e.PartnerID, &e.Detail); err != nil {
-			return nil, err
-		}
-		if e.At, err = parseTime(at); err != nil {
+		e, _, err := scanAudit(rows)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, e)
@@ -235,30 +329,68 @@ func (db *DB) AuditLog(ctx context.Context, exportID string) (_ []export.AuditEn
 	return out, rows.Err()
 }
 
-// VerifyAudit recomputes the hash chain and returns the id of the first
-// entry that does not match (0 if the log is intact) and the number of
-// entries checked.
-func (db *DB) VerifyAudit(ctx context.Context) (badID int64, n int, err error) {
+// AuditProblem is the first entry of the audit log that fails verification.
+type AuditProblem struct {
+	ID     int64 // the entry named; for entries missing from the end, the last one present
+	Reason string
+}
+
+// VerifyAudit recomputes the hash chain: each entry must follow the previous
+// one's id, carry its hash as prev_hash, and hash to its own hash; the last
+// entry must be the one the head records. It returns the first problem (nil
+// if the log is intact), the number of entries checked and the head hash,
+// which an operator may record elsewhere to anchor the log.
+func (db *DB) VerifyAudit(ctx context.Context) (problem *AuditProblem, n int, head string, err error) {
 	defer export.Wrap(&err, "DB.VerifyAudit")
-	rows, err := db.db.QueryContext(ctx, `SELECT id, at, principal_id, action, export_id, partner_id, detail, prev_hash, hash FROM audit_log ORDER BY id`)
+	var headID int64
+	err = db.db.QueryRowContext(ctx, `SELECT last_id, hash FROM audit_head WHERE singleton = 1`).Scan(&headID, &head)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, "", err
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id`)
 	if err != nil {
-		return 0, 0, err
+		return nil, 0, "", err
 	}
 	defer rows.Close()
-	prev := ""
+	var log []rawAudit
 	for rows.Next() {
-		var e export.AuditEntry
-		var at, prevHash, hash string
-		if err := rows.Scan(&e.ID, &at, &e.PrincipalID, &e.Action, &e.ExportID, &e.PartnerID, &e.Detail, &prevHash, &hash); err != nil {
-			return 0, n, err
+		e, at, err := scanAudit(rows)
+		if err != nil {
+			return nil, 0, head, err
 		}
-		n++
-		if prevHash != prev || AuditHash(prev, at, e) != hash {
-			return e.ID, n, nil
-		}
-		prev = hash
+		log = append(log, rawAudit{AuditEntry: e, at: at})
 	}
-	return 0, n, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, head, err
+	}
+	return verifyChain(log, headID, head), len(log), head, nil
+}
+
+// rawAudit is an audit entry with its time as stored, as hashed.
+type rawAudit struct {
+	export.AuditEntry
+	at string
+}
+
+// verifyChain checks entries in id order against the chain and the head.
+func verifyChain(log []rawAudit, headID int64, headHash string) *AuditProblem {
+	var prevID int64
+	prev := ""
+	for _, e := range log {
+		switch {
+		case e.ID != prevID+1:
+			return &AuditProblem{ID: e.ID, Reason: fmt.Sprintf("follows entry %d: entries are missing or were inserted", prevID)}
+		case e.PrevHash != prev:
+			return &AuditProblem{ID: e.ID, Reason: "its previous hash does not match the entry before it"}
+		case AuditHash(prev, e.at, e.AuditEntry) != e.Hash:
+			return &AuditProblem{ID: e.ID, Reason: "its content does not match its hash"}
+		}
+		prevID, prev = e.ID, e.Hash
+	}
+	if prevID != headID || prev != headHash {
+		return &AuditProblem{ID: prevID, Reason: fmt.Sprintf("the log ends at entry %d but its head records entry %d: entries were removed or added at the end", prevID, headID)}
+	}
+	return nil
 }
 
 // KeyVersion implements export.Store.

@@ -134,15 +134,15 @@ func TestExportScope(t *testing.T) {
 func TestDecide(t *testing.T) {
 	t.Run("ApprovalWithoutQueueIsRefused", func(t *testing.T) {
 		b := setup(t)
-		if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}); err == nil {
+		if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}, 1); err == nil {
 			t.Fatal("approved with no job queue configured")
 		}
 	})
 	t.Run("FailedEnqueueRollsBackEverything", func(t *testing.T) {
 		b := setup(t)
 		before, _ := b.db.AuditLog(b.ctx, "")
-		b.db.SetEnqueuer(func(context.Context, *sql.Tx, string) error { return errors.New("queue down") })
-		if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}); err == nil {
+		b.db.SetEnqueuer(func(context.Context, *sql.Tx, string, int) error { return errors.New("queue down") })
+		if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}, 1); err == nil {
 			t.Fatal("Decide succeeded although the job could not be enqueued")
 		}
 		e, _ := b.db.Export(b.ctx, "exp_1", "", true)
@@ -156,11 +156,11 @@ func TestDecide(t *testing.T) {
 		if _, err := sqlite.NewQueue(b.ctx, b.db, sqlite.QueueConfig{}); err != nil {
 			t.Fatal(err)
 		}
-		e, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now})
+		e, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.State != export.StateApproved || e.KeyVersion != 1 || len(e.Decisions) != 1 || !e.Decisions[0].Approved {
+		if e.State != export.StateQueued || e.KeyVersion != 1 || len(e.Decisions) != 1 || !e.Decisions[0].Approved {
 			t.Errorf("after approval: %+v", e)
 		}
 		var jobs int
@@ -170,7 +170,7 @@ func TestDecide(t *testing.T) {
 		if jobs != 1 {
 			t.Errorf("%d build jobs queued, want 1", jobs)
 		}
-		if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: false, Reason: "late", At: b.now}); export.ErrorCode(err) != export.ECONFLICT {
+		if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: false, Reason: "late", At: b.now}, 1); export.ErrorCode(err) != export.ECONFLICT {
 			t.Errorf("second decision: err = %v, want conflict", err)
 		}
 	})
@@ -178,22 +178,22 @@ func TestDecide(t *testing.T) {
 
 func TestBuildTransitions(t *testing.T) {
 	b := setup(t)
-	if _, err := b.db.StartBuild(b.ctx, "exp_1", 10); export.ErrorCode(err) != export.ECONFLICT {
+	if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0); export.ErrorCode(err) != export.ECONFLICT {
 		t.Fatalf("StartBuild of a submitted export: err = %v, want conflict", err)
 	}
-	if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: false, Reason: "no", At: b.now}); err != nil {
+	if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: false, Reason: "no", At: b.now}, 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.db.StartBuild(b.ctx, "exp_1", 10); export.ErrorCode(err) != export.ECONFLICT {
+	if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0); export.ErrorCode(err) != export.ECONFLICT {
 		t.Fatalf("StartBuild of a rejected export: err = %v, want conflict", err)
 	}
 
 	b = setup(t)
-	b.db.SetEnqueuer(func(context.Context, *sql.Tx, string) error { return nil })
-	if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}); err != nil {
+	b.db.SetEnqueuer(func(context.Context, *sql.Tx, string, int) error { return nil })
+	if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}, 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.db.StartBuild(b.ctx, "exp_1", 10); err != nil {
+	if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.db.SetProgress(b.ctx, "exp_1", 4); err != nil {
@@ -220,9 +220,9 @@ func TestBuildTransitions(t *testing.T) {
 
 func TestAuditChain(t *testing.T) {
 	b := setup(t)
-	bad, n, err := b.db.VerifyAudit(b.ctx)
-	if err != nil || bad != 0 || n < 5 {
-		t.Fatalf("fresh log: bad=%d n=%d err=%v", bad, n, err)
+	bad, n, _, err := b.db.VerifyAudit(b.ctx)
+	if err != nil || bad != nil || n < 5 {
+		t.Fatalf("fresh log: bad=%v n=%d err=%v", bad, n, err)
 	}
 	entries, err := b.db.AuditLog(b.ctx, "exp_1")
 	if err != nil || len(entries) != 1 || entries[0].Action != "export.submit" {
@@ -231,8 +231,8 @@ func TestAuditChain(t *testing.T) {
 	if _, err := b.db.SQL().Exec(`UPDATE audit_log SET detail = 'edited' WHERE id = 2`); err != nil {
 		t.Fatal(err)
 	}
-	if bad, _, err := b.db.VerifyAudit(b.ctx); err != nil || bad != 2 {
-		t.Errorf("after editing entry 2: bad = %d, err = %v, want 2", bad, err)
+	if bad, _, _, err := b.db.VerifyAudit(b.ctx); err != nil || bad == nil || bad.ID != 2 {
+		t.Errorf("after editing entry 2: bad = %v, err = %v, want entry 2", bad, err)
 	}
 }
 
@@ -244,8 +244,8 @@ func TestKeyRotation(t *testing.T) {
 	if v, err := b.db.RotateKey(b.ctx, "admin"); err != nil || v != 2 {
 		t.Fatalf("RotateKey = %d, %v", v, err)
 	}
-	b.db.SetEnqueuer(func(context.Context, *sql.Tx, string) error { return nil })
-	e, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now})
+	b.db.SetEnqueuer(func(context.Context, *sql.Tx, string, int) error { return nil })
+	e, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}, 1)
 	if err != nil || e.KeyVersion != 2 {
 		t.Errorf("approved after rotation: key version %d, %v; want 2", e.KeyVersion, err)
 	}
