@@ -41,6 +41,7 @@ func (h *handlers) CreatePartner(ctx context.Context, req CreatePartnerRequestOb
 		in.DUA.AllowedLinkage = append(in.DUA.AllowedLinkage, export.Linkage(l))
 	}
 	in.DUA.Recipients = deref(b.Dua.Recipients)
+	in.AgeRecipient = deref(b.AgeRecipient)
 	if b.Dua.FinestTimePrecision != nil {
 		in.DUA.FinestTimePrecision = string(*b.Dua.FinestTimePrecision)
 	}
@@ -100,6 +101,7 @@ func partnerToAPI(p export.Partner) Partner {
 	if out.Courses == nil {
 		out.Courses = []string{}
 	}
+	out.AgeRecipient = ptrIfSet(p.AgeRecipient)
 	for _, t := range p.DUA.AllowedTables {
 		out.Dua.AllowedTables = append(out.Dua.AllowedTables, Table(t))
 	}

@@ -84,6 +84,7 @@ const (
 	Forbidden       ErrorCode = "forbidden"
 	Internal        ErrorCode = "internal"
 	Invalid         ErrorCode = "invalid"
+	NotAcceptable   ErrorCode = "not_acceptable"
 	NotFound        ErrorCode = "not_found"
 	RateLimited     ErrorCode = "rate_limited"
 	TooLarge        ErrorCode = "too_large"
@@ -100,6 +101,8 @@ func (e ErrorCode) Valid() bool {
 	case Internal:
 		return true
 	case Invalid:
+		return true
+	case NotAcceptable:
 		return true
 	case NotFound:
 		return true
@@ -126,6 +129,42 @@ func (e ExportRequestLinkage) Valid() bool {
 	case ExportRequestLinkagePartner:
 		return true
 	case ExportRequestLinkageRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportRequestMode.
+const (
+	Full        ExportRequestMode = "full"
+	Incremental ExportRequestMode = "incremental"
+)
+
+// Valid indicates whether the value is a known member of the ExportRequestMode enum.
+func (e ExportRequestMode) Valid() bool {
+	switch e {
+	case Full:
+		return true
+	case Incremental:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportRequestSchedule.
+const (
+	Daily  ExportRequestSchedule = "daily"
+	Weekly ExportRequestSchedule = "weekly"
+)
+
+// Valid indicates whether the value is a known member of the ExportRequestSchedule enum.
+func (e ExportRequestSchedule) Valid() bool {
+	switch e {
+	case Daily:
+		return true
+	case Weekly:
 		return true
 	default:
 		return false
@@ -252,6 +291,12 @@ func (e TokenInputRole) Valid() bool {
 	}
 }
 
+// Approval defines model for Approval.
+type Approval struct {
+	// Note The reviewer's note, kept with the decision and in the audit log.
+	Note *string `json:"note,omitempty"`
+}
+
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
 	Action   string    `json:"action"`
@@ -367,8 +412,16 @@ type Export struct {
 	ReadyAt     *time.Time  `json:"ready_at,omitempty"`
 	Request     RequestView `json:"request"`
 	RequestedBy string      `json:"requested_by"`
-	State       State       `json:"state"`
-	UpdatedAt   time.Time   `json:"updated_at"`
+	Run         *int        `json:"run,omitempty"`
+
+	// SeriesId For a run of a recurring request, the id of its first run.
+	SeriesId   *string    `json:"series_id,omitempty"`
+	State      State      `json:"state"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	WindowFrom *time.Time `json:"window_from,omitempty"`
+
+	// WindowTo The run's watermark; the next run starts there.
+	WindowTo *time.Time `json:"window_to,omitempty"`
 }
 
 // ExportList defines model for ExportList.
@@ -394,12 +447,18 @@ type ExportRequest struct {
 	// Linkage partner keeps pseudonyms stable across the partner's exports; request makes this export unlinkable to others.
 	Linkage *ExportRequestLinkage `json:"linkage,omitempty"`
 
+	// Mode incremental (needs a schedule, and tables with an event time) exports in each run only the rows whose event time is at or after the previous run's watermark, and lists in its manifest the learners of earlier runs to erase.
+	Mode *ExportRequestMode `json:"mode,omitempty"`
+
 	// PartnerId Only for staff submitting on a partner's behalf; researchers may omit it.
 	PartnerId *string `json:"partner_id,omitempty"`
 
 	// Purpose The research purpose the data serves (data minimisation is judged against it).
-	Purpose string  `json:"purpose"`
-	Tables  []Table `json:"tables"`
+	Purpose string `json:"purpose"`
+
+	// Schedule Makes the request recurring. Once approved, a run is filed each period after the previous run's watermark, under the same key and scope, checked against the agreement each time.
+	Schedule *ExportRequestSchedule `json:"schedule,omitempty"`
+	Tables   []Table                `json:"tables"`
 
 	// TimePrecision Timestamps are truncated to this precision (UTC); the partner's agreement sets the finest allowed.
 	TimePrecision *TimePrecision `json:"time_precision,omitempty"`
@@ -411,6 +470,12 @@ type ExportRequest struct {
 
 // ExportRequestLinkage partner keeps pseudonyms stable across the partner's exports; request makes this export unlinkable to others.
 type ExportRequestLinkage string
+
+// ExportRequestMode incremental (needs a schedule, and tables with an event time) exports in each run only the rows whose event time is at or after the previous run's watermark, and lists in its manifest the learners of earlier runs to erase.
+type ExportRequestMode string
+
+// ExportRequestSchedule Makes the request recurring. Once approved, a run is filed each period after the previous run's watermark, under the same key and scope, checked against the agreement each time.
+type ExportRequestSchedule string
 
 // File defines model for File.
 type File struct {
@@ -447,19 +512,22 @@ type Manifest map[string]interface{}
 
 // Partner defines model for Partner.
 type Partner struct {
-	Courses   []string  `json:"courses"`
-	CreatedAt time.Time `json:"created_at"`
-	Dua       DUA       `json:"dua"`
-	Id        string    `json:"id"`
-	Name      string    `json:"name"`
+	AgeRecipient *string   `json:"age_recipient,omitempty"`
+	Courses      []string  `json:"courses"`
+	CreatedAt    time.Time `json:"created_at"`
+	Dua          DUA       `json:"dua"`
+	Id           string    `json:"id"`
+	Name         string    `json:"name"`
 }
 
 // PartnerInput defines model for PartnerInput.
 type PartnerInput struct {
-	Courses *[]string `json:"courses,omitempty"`
-	Dua     DUA       `json:"dua"`
-	Id      string    `json:"id"`
-	Name    string    `json:"name"`
+	// AgeRecipient An age X25519 recipient; the partner's exports are then stored and served encrypted to it (files named NAME.age), and only its identity decrypts them.
+	AgeRecipient *string   `json:"age_recipient,omitempty"`
+	Courses      *[]string `json:"courses,omitempty"`
+	Dua          DUA       `json:"dua"`
+	Id           string    `json:"id"`
+	Name         string    `json:"name"`
 }
 
 // PartnerList defines model for PartnerList.
@@ -504,7 +572,9 @@ type RequestView struct {
 	IncludeFreeText  bool       `json:"include_free_text"`
 	IncludeSensitive bool       `json:"include_sensitive"`
 	Linkage          string     `json:"linkage"`
+	Mode             *string    `json:"mode,omitempty"`
 	Purpose          string     `json:"purpose"`
+	Schedule         *string    `json:"schedule,omitempty"`
 	Tables           []string   `json:"tables"`
 	TimePrecision    *string    `json:"time_precision,omitempty"`
 	Title            string     `json:"title"`
@@ -577,6 +647,12 @@ type ListAuditParams struct {
 type ListExportsParams struct {
 	State *State `form:"state,omitempty" json:"state,omitempty"`
 	Limit *int   `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Since Only exports that became ready after this time (pipelines pass the ready_at of the last one they took).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Series Only the runs of this recurring request.
+	Series *string `form:"series,omitempty" json:"series,omitempty"`
 }
 
 // GetLinkedFileParams defines parameters for GetLinkedFile.
@@ -591,6 +667,9 @@ type GetLinkedFileParams struct {
 
 // CreateExportJSONRequestBody defines body for CreateExport for application/json ContentType.
 type CreateExportJSONRequestBody = ExportRequest
+
+// ApproveExportJSONRequestBody defines body for ApproveExport for application/json ContentType.
+type ApproveExportJSONRequestBody = Approval
 
 // CreateLinksJSONRequestBody defines body for CreateLinks for application/json ContentType.
 type CreateLinksJSONRequestBody = LinkRequest
@@ -609,9 +688,12 @@ type CreateTokenJSONRequestBody = TokenInput
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
-	// GetHealth Liveness check (no token needed).
+	// GetHealth Liveness check (no token needed); 200 while the process serves.
 	// (GET /healthz)
 	GetHealth(ctx *echo.Context) error
+	// GetReady Readiness check (no token needed).
+	// (GET /readyz)
+	GetReady(ctx *echo.Context) error
 	// ListAudit Page through the hash-chained audit log, oldest first (admins).
 	// (GET /v1/audit)
 	ListAudit(ctx *echo.Context, params ListAuditParams) error
@@ -651,9 +733,15 @@ type ServerInterface interface {
 	// RevokeExport Revoke an export at any point after approval (reviewers, admins).
 	// (POST /v1/exports/{id}/revoke)
 	RevokeExport(ctx *echo.Context, id ExportID) error
+	// GetExportTable Stream one table of a ready export as Arrow IPC record batches.
+	// (GET /v1/exports/{id}/tables/{table})
+	GetExportTable(ctx *echo.Context, id ExportID, table string) error
 	// GetLinkedFile Download a file through a signed link (no token).
 	// (GET /v1/links/{id}/{name})
 	GetLinkedFile(ctx *echo.Context, id ExportID, name FileName, params GetLinkedFileParams) error
+	// GetOpenAPI This API's OpenAPI document (no token needed).
+	// (GET /v1/openapi.yaml)
+	GetOpenAPI(ctx *echo.Context) error
 	// ListPartners List partners (staff).
 	// (GET /v1/partners)
 	ListPartners(ctx *echo.Context) error
@@ -682,6 +770,15 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx *echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetHealth(ctx)
+	return err
+}
+
+// GetReady converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReady(ctx *echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReady(ctx)
 	return err
 }
 
@@ -728,6 +825,20 @@ func (w *ServerInterfaceWrapper) ListExports(ctx *echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "series" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "series", ctx.QueryParams(), &params.Series, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter series: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -912,6 +1023,30 @@ func (w *ServerInterfaceWrapper) RevokeExport(ctx *echo.Context) error {
 	return err
 }
 
+// GetExportTable converts echo context to params.
+func (w *ServerInterfaceWrapper) GetExportTable(ctx *echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ExportID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "table" -------------
+	var table string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "table", ctx.Param("table"), &table, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter table: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetExportTable(ctx, id, table)
+	return err
+}
+
 // GetLinkedFile converts echo context to params.
 func (w *ServerInterfaceWrapper) GetLinkedFile(ctx *echo.Context) error {
 	var err error
@@ -963,6 +1098,15 @@ func (w *ServerInterfaceWrapper) GetLinkedFile(ctx *echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetLinkedFile(ctx, id, name, params)
+	return err
+}
+
+// GetOpenAPI converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenAPI(ctx *echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenAPI(ctx)
 	return err
 }
 
@@ -1066,6 +1210,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/readyz", wrapper.GetReady, options.OperationMiddlewares["getReady"]...)
+	router.GET(options.BaseURL+"/v1/openapi.yaml", wrapper.GetOpenAPI, options.OperationMiddlewares["getOpenAPI"]...)
 	router.GET(options.BaseURL+"/v1/partners", wrapper.ListPartners, options.OperationMiddlewares["listPartners"]...)
 	router.POST(options.BaseURL+"/v1/partners", wrapper.CreatePartner, options.OperationMiddlewares["createPartner"]...)
 	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
@@ -1084,6 +1230,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/exports/:id/erasures", wrapper.ListErasures, options.OperationMiddlewares["listErasures"]...)
 	router.GET(options.BaseURL+"/v1/exports/:id/manifest", wrapper.GetManifest, options.OperationMiddlewares["getManifest"]...)
 	router.GET(options.BaseURL+"/v1/exports/:id/files/:name", wrapper.GetExportFile, options.OperationMiddlewares["getExportFile"]...)
+	router.GET(options.BaseURL+"/v1/exports/:id/tables/:table", wrapper.GetExportTable, options.OperationMiddlewares["getExportTable"]...)
 	router.GET(options.BaseURL+"/v1/links/:id/:name", wrapper.GetLinkedFile, options.OperationMiddlewares["getLinkedFile"]...)
 
 }
@@ -1111,16 +1258,65 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	return err
 }
 
-type GetHealth500JSONResponse struct{ ErrorJSONResponse }
+type GetHealth429JSONResponse struct{ ErrorJSONResponse }
 
-func (response GetHealth500JSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+func (response GetHealth429JSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(500)
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadyRequestObject struct {
+}
+
+type GetReadyResponseObject interface {
+	VisitGetReadyResponse(w http.ResponseWriter) error
+}
+
+type GetReady200JSONResponse Health
+
+func (response GetReady200JSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady429JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetReady429JSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady503JSONResponse Health
+
+func (response GetReady503JSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1437,7 +1633,21 @@ func (response GetExport200JSONResponse) VisitGetExportResponse(w http.ResponseW
 	return err
 }
 
-type GetExport401JSONResponse struct{ ErrorJSONResponse }
+type GetExport400JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetExport400JSONResponse) VisitGetExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExport401JSONResponse Error
 
 func (response GetExport401JSONResponse) VisitGetExportResponse(w http.ResponseWriter) error {
 
@@ -1494,7 +1704,8 @@ func (response GetExport500JSONResponse) VisitGetExportResponse(w http.ResponseW
 }
 
 type ApproveExportRequestObject struct {
-	Id ExportID `json:"id"`
+	Id   ExportID `json:"id"`
+	Body *ApproveExportJSONRequestBody
 }
 
 type ApproveExportResponseObject interface {
@@ -1515,7 +1726,21 @@ func (response ApproveExport200JSONResponse) VisitApproveExportResponse(w http.R
 	return err
 }
 
-type ApproveExport401JSONResponse struct{ ErrorJSONResponse }
+type ApproveExport400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ApproveExport400JSONResponse) VisitApproveExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveExport401JSONResponse Error
 
 func (response ApproveExport401JSONResponse) VisitApproveExportResponse(w http.ResponseWriter) error {
 
@@ -1621,7 +1846,21 @@ func (response CancelExport200JSONResponse) VisitCancelExportResponse(w http.Res
 	return err
 }
 
-type CancelExport401JSONResponse struct{ ErrorJSONResponse }
+type CancelExport400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CancelExport400JSONResponse) VisitCancelExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelExport401JSONResponse Error
 
 func (response CancelExport401JSONResponse) VisitCancelExportResponse(w http.ResponseWriter) error {
 
@@ -1727,7 +1966,21 @@ func (response ListErasures200JSONResponse) VisitListErasuresResponse(w http.Res
 	return err
 }
 
-type ListErasures401JSONResponse struct{ ErrorJSONResponse }
+type ListErasures400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListErasures400JSONResponse) VisitListErasuresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListErasures401JSONResponse Error
 
 func (response ListErasures401JSONResponse) VisitListErasuresResponse(w http.ResponseWriter) error {
 
@@ -1862,7 +2115,21 @@ func (response GetExportFile304Response) VisitGetExportFileResponse(w http.Respo
 	return nil
 }
 
-type GetExportFile401JSONResponse struct{ ErrorJSONResponse }
+type GetExportFile400JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetExportFile400JSONResponse) VisitGetExportFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExportFile401JSONResponse Error
 
 func (response GetExportFile401JSONResponse) VisitGetExportFileResponse(w http.ResponseWriter) error {
 
@@ -2097,7 +2364,21 @@ func (response GetManifest200JSONResponse) VisitGetManifestResponse(w http.Respo
 	return err
 }
 
-type GetManifest401JSONResponse struct{ ErrorJSONResponse }
+type GetManifest400JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetManifest400JSONResponse) VisitGetManifestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetManifest401JSONResponse Error
 
 func (response GetManifest401JSONResponse) VisitGetManifestResponse(w http.ResponseWriter) error {
 
@@ -2324,7 +2605,21 @@ func (response RetryExport200JSONResponse) VisitRetryExportResponse(w http.Respo
 	return err
 }
 
-type RetryExport401JSONResponse struct{ ErrorJSONResponse }
+type RetryExport400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RetryExport400JSONResponse) VisitRetryExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryExport401JSONResponse Error
 
 func (response RetryExport401JSONResponse) VisitRetryExportResponse(w http.ResponseWriter) error {
 
@@ -2543,6 +2838,133 @@ func (response RevokeExport500JSONResponse) VisitRevokeExportResponse(w http.Res
 	return err
 }
 
+type GetExportTableRequestObject struct {
+	Id    ExportID `json:"id"`
+	Table string   `json:"table"`
+}
+
+type GetExportTableResponseObject interface {
+	VisitGetExportTableResponse(w http.ResponseWriter) error
+}
+
+type GetExportTable200ApplicationvndApacheArrowStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetExportTable200ApplicationvndApacheArrowStreamResponse) VisitGetExportTableResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/vnd.apache.arrow.stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetExportTable400JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetExportTable400JSONResponse) VisitGetExportTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExportTable401JSONResponse Error
+
+func (response GetExportTable401JSONResponse) VisitGetExportTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExportTable404JSONResponse Error
+
+func (response GetExportTable404JSONResponse) VisitGetExportTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExportTable406JSONResponse Error
+
+func (response GetExportTable406JSONResponse) VisitGetExportTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExportTable409JSONResponse Error
+
+func (response GetExportTable409JSONResponse) VisitGetExportTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExportTable429JSONResponse Error
+
+func (response GetExportTable429JSONResponse) VisitGetExportTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExportTable500JSONResponse Error
+
+func (response GetExportTable500JSONResponse) VisitGetExportTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLinkedFileRequestObject struct {
 	Id     ExportID `json:"id"`
 	Name   FileName `json:"name"`
@@ -2689,6 +3111,47 @@ func (response GetLinkedFile500JSONResponse) VisitGetLinkedFileResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIRequestObject struct {
+}
+
+type GetOpenAPIResponseObject interface {
+	VisitGetOpenAPIResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPI200ApplicationyamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetOpenAPI429JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetOpenAPI429JSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3103,7 +3566,21 @@ func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseW
 	return nil
 }
 
-type RevokeToken401JSONResponse struct{ ErrorJSONResponse }
+type RevokeToken400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RevokeToken400JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken401JSONResponse Error
 
 func (response RevokeToken401JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 
@@ -3189,9 +3666,12 @@ func (response RevokeToken500JSONResponse) VisitRevokeTokenResponse(w http.Respo
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
-	// GetHealth Liveness check (no token needed).
+	// GetHealth Liveness check (no token needed); 200 while the process serves.
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
+	// GetReady Readiness check (no token needed).
+	// (GET /readyz)
+	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
 	// ListAudit Page through the hash-chained audit log, oldest first (admins).
 	// (GET /v1/audit)
 	ListAudit(ctx context.Context, request ListAuditRequestObject) (ListAuditResponseObject, error)
@@ -3231,9 +3711,15 @@ type StrictServerInterface interface {
 	// RevokeExport Revoke an export at any point after approval (reviewers, admins).
 	// (POST /v1/exports/{id}/revoke)
 	RevokeExport(ctx context.Context, request RevokeExportRequestObject) (RevokeExportResponseObject, error)
+	// GetExportTable Stream one table of a ready export as Arrow IPC record batches.
+	// (GET /v1/exports/{id}/tables/{table})
+	GetExportTable(ctx context.Context, request GetExportTableRequestObject) (GetExportTableResponseObject, error)
 	// GetLinkedFile Download a file through a signed link (no token).
 	// (GET /v1/links/{id}/{name})
 	GetLinkedFile(ctx context.Context, request GetLinkedFileRequestObject) (GetLinkedFileResponseObject, error)
+	// GetOpenAPI This API's OpenAPI document (no token needed).
+	// (GET /v1/openapi.yaml)
+	GetOpenAPI(ctx context.Context, request GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error)
 	// ListPartners List partners (staff).
 	// (GET /v1/partners)
 	ListPartners(ctx context.Context, request ListPartnersRequestObject) (ListPartnersResponseObject, error)
@@ -3280,6 +3766,29 @@ func (sh *strictHandler) GetHealth(ctx *echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetHealthResponseObject); ok {
 		return validResponse.VisitGetHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReady operation middleware
+func (sh *strictHandler) GetReady(ctx *echo.Context) error {
+	var request GetReadyRequestObject
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReady(ctx.Request().Context(), request.(GetReadyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReady")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReadyResponseObject); ok {
+		return validResponse.VisitGetReadyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3412,6 +3921,32 @@ func (sh *strictHandler) ApproveExport(ctx *echo.Context, id ExportID) error {
 	var request ApproveExportRequestObject
 
 	request.Id = id
+
+	var body ApproveExportJSONRequestBody
+	var err error
+	if _, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = echo.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
 
 	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ApproveExport(ctx.Request().Context(), request.(ApproveExportRequestObject))
@@ -3705,6 +4240,32 @@ func (sh *strictHandler) RevokeExport(ctx *echo.Context, id ExportID) error {
 	return nil
 }
 
+// GetExportTable operation middleware
+func (sh *strictHandler) GetExportTable(ctx *echo.Context, id ExportID, table string) error {
+	var request GetExportTableRequestObject
+
+	request.Id = id
+	request.Table = table
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetExportTable(ctx.Request().Context(), request.(GetExportTableRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetExportTable")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetExportTableResponseObject); ok {
+		return validResponse.VisitGetExportTableResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetLinkedFile operation middleware
 func (sh *strictHandler) GetLinkedFile(ctx *echo.Context, id ExportID, name FileName, params GetLinkedFileParams) error {
 	var request GetLinkedFileRequestObject
@@ -3726,6 +4287,29 @@ func (sh *strictHandler) GetLinkedFile(ctx *echo.Context, id ExportID, name File
 		return err
 	} else if validResponse, ok := response.(GetLinkedFileResponseObject); ok {
 		return validResponse.VisitGetLinkedFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOpenAPI operation middleware
+func (sh *strictHandler) GetOpenAPI(ctx *echo.Context) error {
+	var request GetOpenAPIRequestObject
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPI(ctx.Request().Context(), request.(GetOpenAPIRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPI")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenAPIResponseObject); ok {
+		return validResponse.VisitGetOpenAPIResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3900,99 +4484,120 @@ func (sh *strictHandler) RevokeToken(ctx *echo.Context, id string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F1tc9s4kv4rXbqtinxFy7LjZDf2J88ke5uqzG4uydxW3SinQGRLxJoCOABoRZPSf79CAyApEXrLxBnP",
-	"bL7M2CYINhrdT78C+dRL5byUAoXRvatPvZIpNkeDin578bGUyrx8bn/monfVK5nJe0lPsDn2rno86yU9",
-	"hT9XXGHWuzKqwqSn0xznzM1lDCr72v/9xE5/GZ4+G5++/3SePL1c/amX9MyytJNoo7iY9VarpPdXXuDf",
-	"aepPvQx1qnhpuLQT3MCUFwj2u1BwbTADLsDkCEgkPtI0QA96SYxQ+t8uUufs4ysUM5P3ri6Gw2SN9JvT",
-	"//XUv2/9PDh9/5+xVazsZ3QphUbHQqWksj+kUhgUxv7IyrLgKbNrO/uXtgv81KLlTwqnvavef5w1O3Pm",
-	"nuozNxt9ZYNBAtA+GxAj/XA7202VcfNCGLWkLVGyRGW4o42l7u1Pm6tIeowInUo1tz/1Mmbw1HDiYmds",
-	"hobxIjqN250xz6JPc6bz7l7n+BHe/u3m9OLJU5B3qKBUeDe2Y4GJzG26XQ/tORaZhr5GBOW+BcwuGO5Q",
-	"8enyZBCj11FTr40L8/SyGceFwRkqO7BkyghU28iv6drylIuUl6yIv75qi+NPTpWY6W28l4Q9arNyjbCa",
-	"/W16PGvf14uSk39haixZJA+v2Qy74mC56n/kBud6nzC2RGtVf4kpxeh3gR/NmE0Nqu4Wv2ZaA9NAj8FI",
-	"mKGhjbUvQclmeA1solEYkE7NC6bdA7uje7dug7lhYTF+PP/xhlQhy7gljhWvWzyZskJjsqk1RSEX46lC",
-	"HBv8aNzqpqwqTP2C/8pEygKZIH2ilzQKzQ2/wyNewmxccHHrd2ydj6/cA9CpLFETo7xoPNIeGTXM2RIq",
-	"jdAPHFWA89IsgabXMJEmJ0WpNx1FNbd883N55ERtWhxsBH3OPr50b150pSAswbBJcYRovbPDY1KFItNj",
-	"h1kbrLACkrElMYHNFOLcLja1CKKvwS9AJzCpuMUMCyWZXIhCsiwIIjfAlEWSaaUxS2hM4CJ+LLlCmNAH",
-	"xJoUWnCM4cyUC9RmbGFzXCpMufZou3PlfI6v68GrpHe7JitPNoH/9pQJKZZzbpZQ4B0WMJUKfq6Y5qc8",
-	"Q2H4lKPS0LdyMmEiS2CGIkOVQCorq7wJYFY5a3RyDUy0uGdFRzGu0YlWwYxd9CMNTxIQ0oDdW8s2y445",
-	"+8jnVm7OrQGdc+F+exID1mJtTReba8q4NlykBorTjNv9s4uTU6jVB1JZVHOhYcFNzgUgS3O4PU0LpvUG",
-	"LS1SzmOkWFaXPLg/63RYXySDEmVZICxy6fiBKVoSLEcyZtg1LHIUoNEkIEVhB2hkKs0J2W7RUwlSoF2D",
-	"yVE7R0b76Ugw1/Rv0xuZcxF+P9+pgMT6TZVROEWFIo3gx7scQfOZwKzZ9Eca6jc8L48hRhumTFxF/8rV",
-	"QTq6oZsTnEqFG8p5gAJuGIGGDR1UitqFlr5u4P9RrlEzS0BVVpZK3qHzne3nMIviqkKmt3hnCu84LrZ5",
-	"Jp2FN4NbFJG7EVv5C8V0pSL+QamxyizWbKEpkBsWmmGBhtYpS4PZWFYxA7JBbfOResodRL7i2nQJtbBa",
-	"2S8es1XoZjzcRgU+xazUDrd30zdpuXVtulsExdfvw4rNlWfY3gIu7lhBc1eCVdZyGRt40KZMpZrwLEMr",
-	"CkKa8VRWwlEhpgVPLQlGynHB1IyCJ2ZwXPA5d29bCFWCFXGXALX2Dsvu1RO9zfjoSolBETUkNWKFHjcT",
-	"biLO82BIgg5oB+OVNuDVMMCLhSRyDaB/4QDbenhgPTzrMXVMTzu0aJmTVCE7VvKCSh4ues9b/kFH9oJk",
-	"xIIxrlAfRRtF1QfTZQP4GE00y9jjgf/++k7909pQuwc01BpKJrzPlVn+K7yTtxjcMVigQvDzdUzB1sXM",
-	"UKBiIeZdJ+A72vtmBPQZKDRqCc6i1eHJlo3fEiPe4nJMHswakh8TY8qZQr2X86/DOIfE2fKoXQ7u/Z6P",
-	"vHHD/ofjovUWZuPJMkq8NtYw75n0LQ1aJb2qzI5UnVgMvRYaOwI2KG2W21a9JAYoLf4HVVhT8TWit4NX",
-	"3Er5yOJwe+OAsKNeUYOid5DzptntI8LeVFZKb2DBZzuqYXTwW7uQYdk61jmfmnHGlnotYBhuBgwvp8Am",
-	"FsyHCeAdqqX1zNGli/ic/G4GBTLlImNlw16ugabHzAZ1DG5xSc6+OvUDQU6nGo19uSrBSDA5tz67sLMv",
-	"NfSF/RQMTxLCBs3mCDYWoe+TZ3kNZCWtTIGu1B2/wwRSVqDImCISNWTSRlJrQcvjp09aUcswhjZocp5a",
-	"QZ12kewFPYOJZCqDINS7ffou7Cs578781iKhD2JgwUUmF9DnIi0qze/wJAFKbGJmmUUhGXHhkXab4Azn",
-	"4WhNE2d4bKYlvHZkrmUtx+IHtxIg64zwf4dbxFJD7bJqaysmBQJLldRb8jF1nANzdktJGx6eQSWIDDuF",
-	"kSBNjori2eMSMusmZZ3yf9gIdWodGsOmU9DVZM6N4WIGUgBrUTvBnBXT61Y06+JVOeemifhrbY9KUVmp",
-	"UuotcWeYGPyoOqAGjeoONfTpF9IDrp1N5hr+VWUzClcZF9pScrJBypPhAUj0uemoBsH+vAe/fmXWx3BT",
-	"4GdArJERQBDZptLix6C0h+rjhpVx9DVbnNT2oWZuzACRg9ixhMLXfLp+iVzoA3P1OmcXT57G3RD+Cx44",
-	"C5EenaRSRSyPbfLA2pCwSEBhwShUIJuBTp7VYC9PfZWKyK0X5L4c4+XfkBUm73LTOj2V3h97+XGxqV9x",
-	"cRt3Wiw+Ha43bym3ZGfb67a4ibcR83kuSwh4uBhrTKXI1t2Ix09JoYLZ/cvTy+HedGEdD22mtoqQ1Ov7",
-	"+b0jQHVLLyIO5U925vqOy+6tIvz6gQk+3cksV/3csO1oRTjV16GoVicmkmAVEmfPrefD5pjQ0hJyphKw",
-	"QpuAk9mkjpETKGXB0zoEStq2ss+KmVTc5PPEFTASaEVLJwkQSGWYjb1DppMQn5HDnUAT0LaUq2HEa28t",
-	"I1mSrivbRdINQP+syL7aW9F9/uPNjvBxCzLGAh+PHg0M24+vkf1+O49eirL6TQOC82EsdX0s/47rOGjY",
-	"exTZO5hv6d3B5Tikeu06HFWDXO+D1HriKEmhzLyFqPD4CLLCKyE/sJu45gM7yaPJuhr8Gcr4OemvLWpZ",
-	"MG3GlT6SgK1uzp4ckM99HZfRkcWRwEFvbGQ3WiyLb1KTnFrfH2sUxqgNn1Oy+TDni15aKG4MioNe2Sx0",
-	"tN9PNmmILeAN1V+8f34E9DW1juMCj05lZmt9o51q+zL2K5JQ2ZdX2JoW+BUB/IEB+84AfVegeUiot5dX",
-	"3eCt+0oI0LaEYPcTU8WYGuNgw664cN3JlD1IuW9FDLGE6dEAvhVzt8dzTGTwc4VquS2SuwYhXWkfBGLm",
-	"KhAHhXb2o3tR9W3Imoesj0/SrFeMk17KRIpFQT+3aso/V1jRD1TNssT4ioAN9Bl3431lpVcbl2gi6V2I",
-	"hgMljTwGl5ySU0oWxZxaKOzn+S9joliHxPpMsYxemkpVzcel1DRSV+oOl+MM53KmWGmBJ07FWm5kLT+X",
-	"y6qbnLPjtWHzUlPDgFGVoJJnncKtFRv6P777/uR6I0/XNCZo9HUf18kDvm2gnZFzcWUvqUlhy/girLh8",
-	"72zrPUv23orSzr7Era6DBbZbFPFk3gSZCv0uA3hpXHZdLoRriaFeXa4hdMbuV5iNLsh1H8URsleRiOef",
-	"E9m08gad2sOzTvHBrt+hgTay1LCQ6paLWWhuXCsabOT5n+5LN3xWgLI7A/zGc5mywK1eJQt7JS+x4AKT",
-	"0H1ZZ4o3kqxPL3f4nEE3msmtUfNT95ruFYtb2ZyL/U0h7e3v7vQqsWpYKW6Wb20s4jbRiWTdWk3ehPtT",
-	"PUFuTOmaqbmYyjirUJvEtw+s9SVBhk1/XdZkszNmGOGGhV8D1mMaCYeb9GwALygvFIoAKVOKowa2pkPQ",
-	"/3BTmVwq/gvZ6auR+M49Vh/Hg8Hgwwl4R931KnwI3c/ubffswwDetLL3TGQjEbZBg0Z0ymly5AqsrnZ7",
-	"R/tMUBWi82gkuIbL4aXrA7wcPj65bjVZWEbR1rrPsKIYjMRIuJVTgwJMZLa0KPHh04i6QEa9Kxj1BoPB",
-	"qJfAKHSEtP66+uCWagf7ZrqR8P0t0L8cDk8S2GhysX8+P0mg7nSxf3h8QjS7dhf7h8uTxO6Qa3qxf3h2",
-	"kkDd+QL9y3P7Srv9BfqXF88SR84bNGp5emN13c4T2mKg/2Q4PBmABQe/Fp8ftPZETqcorG12yTZY5Oha",
-	"UBQC1yMhBQ7gBp4Mh+CKjArvkBUauNGQskrbxwIqcSvkQiSxRgkShJGYBRNG5cnL4bnbCCrOkajkzMqe",
-	"XR3Q6qBft+GVqMDZN79WBpNKaXNyTdW9kQhlMAYZ40Uj0z9X0jAnBJCyEqQIXbeqEoKw0YAUKQ5GFsa9",
-	"K90LMnzz+mUv6dVdE73zwXAwtAAjSxSs5L2r3uPBcPCYqv0mJ20/yykb/ov9eYYE+BbRSXleZr2r3n+h",
-	"8QnzjQMaF8PhFzue4b8QOZ/xznuPPLU7DFVJ7LHbOUfDqNJl/zNhGoEJvaDC3yrpPXHUxT5ar6I+FdLg",
-	"YO/qp/fWw5rPmVpSo/gdCtQa0hzTW+hvOLAn7tjI2d35GR2f2MrFV1wbavt3nRb1UaGfutBpKiXAd957",
-	"8RHAM1+oJ7NotbhPzpeFDllp6vB/pKE5O3BSn+ghl7w50uNOFrTP8LTbAzqpg13l9FXyKfoJ0of4J87X",
-	"Kgfnw32Fg9X7e5S65khHRPBeuB1I6rMzaaW0VKEkUR+4AD71ADRnS5gQxJIEXh4hgXb0+VGjHx8z+uLZ",
-	"EaOP1ZxaVywnweRKVrOceJQznZ+mOePUJ03Hiwo5S0AWmUW7KbU19529a2lSq79nqy698GM62hSTx9DN",
-	"dJhU+L6q37twtzqoYtLt+Hf/gvp1RM8us1UpdJY7ZUWBitRSIyYgcFGLHS3cBtRd5/V7i/StTon1INdH",
-	"8s6lZYadVrrVkn8NUoyErtIUfRuLN83WYavTER+ciV8wa8ZY7f4N4DuZWdCXd6hG4hx+4N+1W/edMbg8",
-	"f3wdHJhQcnQPhkPnFqxri4udfQ9c3f/yncyWX1jUQql5tR6EGFXhqiPn51/449tcB89+FQISggKod+Kh",
-	"AfXw8pjR5w/QCHgpABYCOusX17HUtW+fsuExI78+C7rVNQBnn3i22uWXtoT6XkF0t3ANPkcqLh/ezv1D",
-	"1OpCeGLBidQlgbrbN4HQ10sQ5o+OrzpWOPb1ZshZfTx+9T6y5Wc+Kbt5rP6oebeh+zvymn2OjA411GBA",
-	"UBySC8IHkOG0AzfOE2QjEfA6PNOtF21wdtX6vXMgYiS6h/FsLKHBLCRkfErdpq2DF+6z2rClbkgdiZAk",
-	"Q2/PIsh/48h7GFoSoNdl2aFP+TFeFC3203FA5iPnpgGX61aw9aDwd/js4Wmx33TLx5qxXqv7tUz51D2d",
-	"DQ+WumE4bZFLmVD2IQ7MZ66Mci9KeuPqBbDIeYEbblS9rCToH6VvnFwNuu4PUfkwdAAapXW3E3wT6P0C",
-	"/U9u8kyxRQtU64OtXkDDSSNKibQy8xbd6xMsruM5KsntE4ze19gICfz5QhBykUAlMr+L9R0q1he/xSVB",
-	"ddG+WyBxN3GYHEcilP7aAp1Lyu7JhQY5dVnPkBykw3buqJZPNdth1+1UdCmLgjJCMfinMDms7D4lv3Wi",
-	"dJv4ezIS0FL5gyN1Q+P9+08PUaxfN/2ccgq1aISCX3DEcgk5u0PQXKQIE0QRTu9Z0KPjwSAr8+V9MHLt",
-	"zj5ZF321VS/eVqULt98wMcP1c+jWiPu6Yf3gikT/xTs2s0hOSmG/80jX99ZwQUlwyrvp6I1FNPnct+rG",
-	"5L4ODKhn/ijBl6lBc6qNQjZfV4A6LzrhglE6KHJ/UVfwF7ks3NFMa5lyZFm4IOodm61/oTPfKuldDJ9+",
-	"TWobrFR2P0moHjtV27jfQRqYy8xV8Povp6d/lwJPf2AmzWFu/4tZvdMnD02/z59uOVdDMpwyIaQ1MaCZ",
-	"4dqucPAVYeF5qJJKgXULvLV8LFu2483P1fVk79j6LrE4LtTnGL6400e1NTu9xQYm4G8/3HzvrOccTS6z",
-	"pI4kXP98HcX5Mt7SFWqtGebZNXDj46q6ZGOBYyHVrXbpByvC2sDFJeSyUnoAP2p3nAtHwoUmVPPxp9Ga",
-	"j60ZfhfUhBJBnQe0hm4kKLXnG8Z8jwM36yW8WK7uFbH4flJ17TMhq+6la18yMVefhYmgzT8Euq0uUXl4",
-	"/D0n4o4EoAeYtnPtg16TrBrU7Rqk8KQxzQ0Dm3gUA4p56zTNtgRefeLmHt3T+htbjF6gkxwO3wTtqnu+",
-	"dzHkMZtk17+ds9rmU1cAoF+7Y3ZrTr68M+qaN7+Q1VmXQtfJfq/lkaZZ/qDSyG+Tlwv9sd+A+Leun9h9",
-	"iKXvfCeR6wFvJ/O2ADBdwnJvOfSQi+G+NWajYNr0AtNfr1vXBFnvDgQuWnfGdNN21B32LWv3u7UY/11h",
-	"hcDANc77nSdROEhy7+Tt/ZR/njc3V4osXOHnXBzroAfnPKGWPZJW0ZS8uKamzbKaFFzn4aLL5vIl1tyt",
-	"5O+7dI6EXiCWMRm3y7xn01MfWHmAtmebZn0zPr+Z8bES6W8Qow0ywMQSSslF2K26TNRvlyg3e7hIpZw2",
-	"78khutThtowhBezWM5fNLWegZGVwEEv82ZgTsweW+PudJPK+gvL9m2X1tvQU1zk+5sQ5tEyytj1qWo1P",
-	"vlrCb0vHY537OvRfAogccrFzr2/Oj4J/9LV+va1X2Z8n2vndAw47x5d1u+dfYWgt6PFFdEHRXlM++zVs",
-	"CuFv+26DrU2wr8Oge7Tj7RsYImgTSBj8QXqYqZE0MB/61K12sqNZ9J/c5LIyoS00aXeLAp0hcbfZ+INM",
-	"dKBEVir1N3YVXBs9Eq6izI2mzLWveoVOU6oDT7CQYgZGAjeu3Xx7/vj15mVnX9SlXLv45Cv3etYXeMTN",
-	"nuf7g/Mi/wB+4czKpAIGfh9rGQ+ncbq90JHOfnet+05Me+eG3CeirV3gEsO0+oaVPxaq1csKYSsPF+0/",
-	"8knAesfAbYMdNNdY3Png1rVEuvPJFMyvIWMMi975E8f3gUStY8pfGYfWDqVvA6O6yTSoiD/kTTdJMjoc",
-	"Ew4Tufok13CLpfnWk/6lxd/tFLDInty8fum4n9TH7lPcilx1R7rL8sSqCTaAboR+Tf4uYwel6dDpt4zi",
-	"4bmJZhMf6VDYN+vbdu161zvJPSNlLJa693+g7f1GNNicsf/p/cqGhnQ7iiOGrlehA/ZXZ2fnF38eDAfD",
-	"wfnVX4Z/GfZW71f/HwAA//8=",
+	"7H1rc9tGlvZfOcV3qkylIIq6TizV+0FxPDuuysVrKztbG2qZJnBIdgR2I90N0oxL/32rT18AkgApOpJH",
+	"mfGXRCYbjb6c63Mu/NhJ5ayQAoXRncuPnYIpNkODiv71+kMhlXnzrf2bi85lp2Bm2kk6gs2wc9nhWSfp",
+	"KPyt5AqzzqVRJSYdnU5xxtxcxqCyj/3vz+zw9/7hy+Hh7cfj5OLs/i+dpGOWhZ1EG8XFpHN/n3T+xnP8",
+	"gab+2MlQp4oXhks7wTWMeY5g3ws51wYz4ALMFAFpiS80DdC9TtK0UPrftqXO2IfvUEzMtHN50u8nK0u/",
+	"Pvwfv/rb2t+9w9uvmnZxb1+jCyk0uiNUSir7RyqFQWHsn6wocp4yu7ejX7Xd4MfaWv6icNy57Py/o+pm",
+	"jty3+sjNRm9ZOyABaL/r0UH64Xa266JQcs5yem+WcTue5W+VLFAZbtc4ZrnGpFPUPvrYEdI0XMPNFEHh",
+	"nOMC1QsNdlACd1gYWHAzpfvIMOWaSwFMxDtiZcYN5HJir6d21Od9e9abdOA/kaNfMTWd+6RzbSd4LYxa",
+	"El2trJSlbnEf1ydKOoxOeyzVzP7VyZjBQ8OJFDbGZmgYzxuncSQ25Fnjt1Omp5snNcUP8P7v14cn5xcg",
+	"56igUDgf2rF0MES5dj9EuJhnGroa7eHSu/yJzVHx8fKg17Ret5q4Ny7MxVk1jguDE1R2YMGUEajalh/X",
+	"1fItFykvWN78+H2dp3528oCZztpzSbij+lGuLCwef309/mhv2+jhLZvgJjnYU/V/coMzvYujaqRVUR5T",
+	"itG/BX4wQzY2qDav+C3TGpgG+hqMhAkaulj7EBRsglfARhqFAen4IGfafWFvdOfVrR1u2FjTeXz70/We",
+	"/M3yXC6GY4U4NPjBuN2NWZmb+IB/y0jKHJkgfqKHNArNDZ/jHg9hNsy5uPM3tnqO37kvQKeyQE0H5Unj",
+	"hfbiXcOMLaHUCN1wogpwVpgl0PQaRtJMiVHipaMoZ/bc/Fxe/KM2tROsCH3GPrxxT55sUkHYgmGjfA/S",
+	"urHDm6gKRaaHTmatHYUlkIwtndScKMSZ3WxqJYi+Ar8BncCo5FZmWFGSyYXIJcsCIXIDTFlJMi41ZgmN",
+	"CaeIHwquEEb0ArFChVY4NsmZMReozdCKzWGhvHDfuXM+w7dx8H3SuVuhlfN17XV3yIQUyxk3S8hxjjmM",
+	"pYLfSqb5Ic9QGD7mqDR0LZ2MmMgSmKDIUCWQytIybwKYlU6lHlwBE7XTs6SjGNfoSCtnxm76hYbzxGow",
+	"sHdrj80rJz6zdHNsNdOMC/ev8ybBmq/s6WR9TxnXhovUQH6YcXt/dnNyDJF9IJV5OROadCcXgCydwt1h",
+	"mjOt19ZSW8px01LsURc82HCr67AGVQYFyiJHWEylOw9M0S6BNDYz7AoWUxSg0SQgRW4HaGQqnZJku0O/",
+	"SpAC7R7MFLWzxrSfjghzhf/WTaoZF+Hfx1sZ8LhmFESWUThGhSJtMUo0nwjMqkt/oSE+sWZ0PGQx2jBl",
+	"mln0b1w9iEfXeHOEY6lwjTkfwIBrSqA6hg2p1KgXavy6Jv/3Mo2qWYJUZWRWonMA7Oswa5SrCplusc6C",
+	"Ifkg06I+uLYiMjeadv5aMV2qBvug0FhmVta0rCksN2w0wxwN7VMWBrOhLJsUyNpqq5fEKbcs8juuzeZC",
+	"rVgt7Rv3uSp0Mz5cR4VzatJSW8zeddukZtbV111bUPP+vW+0vvMM61fAxZzlNHcpWGk1l7HeE13KWKoR",
+	"zzK0pCCkGY5lKdwqxDjnqfEfszTFghjFnpqUw5ypCbmEzOAw5zPuprMyVQmWN9sIqLW3YLYfB22gGt+4",
+	"dTqxBr707poeVhOui6Bvg2YJTKGdXC+1Ac+XQd5YGUW2AnRPnAS3Jh9Yk8+aUBu6qO5r1PRLqpDtS4qB",
+	"Rx9Oi9/WDIYNYgyk0uSdcYV6r7URVvDgdf2NN5txNMvQCwj//tWb+odVqvYOaKjVnEx4Iyyz569wLu8w",
+	"2GewQGUdaJpvQze0bmaCAhULTvDqAr6hu69GQJeBQqOW4FRc9FdaLr7FabzD5ZBMmhXRvo/TKScK9c6T",
+	"fxvGOdGcLfe65WDv73jJOzfsvzguak9hNhwtm3VE2bJpjdZB83tesxqkAgaqFEQD1vwqlZ0vmAsJXQTP",
+	"7NfcaBiTlaFK0ej7a8McOrNtW+9p0H3SKYtsb+ZdcJGRfyhnez9kZAtwVIoXGhbMoJoxdXdV+cr2XCp6",
+	"VPhQ2m+CH1ZQBXdQa3daEUZdSCVNordGqUForAjDlcNtF/PNCt47ZQ9X1U5lbAiiRl2styznXcUXeyAG",
+	"qSyVXpOan2zjh9HB5N8UrvZYh3rKx2aYsaVe8bX6677WmzGwkVV7/QRwjmppnRp0SBufoWO6HJlyoIKS",
+	"Cw1cA02PmfWHGdzhkvwkdegHghyPNRr7cFmAkWCm3Lo7ws6+1NAV9lXQP3DMq9kMwbpx9H6yNa6A7AlL",
+	"U6BLNedzTCBlOYqMKVqihkxaJ3TF3zu9OK85fP0muYxmylNLqONNXntN38FIMpVBIOrt7tCmgvSMvzrz",
+	"e8uj3v8Dx+3Q5SLNS83neJAAAduY2cMib5ZO4YV2l+BMjIfrNZo4w31BqvDYnjDVCjzlB9ewo9WD8J/D",
+	"HWKhIVr72kqxUY7AUiV1C5QVXUSYsTvCu3j4DkpBy7BTGAnSCkOCAvbEsrz9XO1jXOb5xia4SBX5riy3",
+	"tIyZBgZW2GRljg43cq6lMxwZkbYwdJkHEVIKwAXpNpE7t5gYbDGVGmvPWI5jZHZ6xNSejjVhZanXlYN7",
+	"fc61ewMnBFDwsT02QlIdi5JJhUzlHJWdQhPlKaaxfmp+97X9Nh7bqs2yelY/2p2NrcVs2HgMuhzNuDFW",
+	"gUsBrHbJI5yyfHxVw08cQiJn3FQYUxSSjcxXlKqQujX84iYGPypCOKBRzVFDl/5B4oNrZ/RxDb+W2YQA",
+	"EsaFtis5aIzF7MJFPHVsLu17T8sYqTvaOD34UaQYPJMs8YYQdyG7zJFPgYrL7EGUUYrMjyGRe4dLIhaC",
+	"jxNIp5je1Xa6itI4qcRnK/SRMZ5bs2CBeJcvG2njU5HfSuP9dYe++4MAq+HGXcueKrnJWHstsnUhjx+C",
+	"kP9E28ytr6LtJNoT8XCbDBZyvTYsJ+FjxJumuVzoB4bF9JSdnF80zqL57/jAWRyk0DRJqfKmkJGZhqMN",
+	"2GACCnNGTjjZGOgYWfV2nqmPatNy44bcm5vO8u/IcjPdPE1rJJd6N6rhxzVN/R0Xd81GrtVnD+eb9wTj",
+	"2tl2mrlu4rbFfJqJG6AELoYaUymyVbPz9IIYKphpX1+c9Xci8xFpWEeR84Cfd/383nCkPAdPIk7HHmyF",
+	"1fcD0puC6997xdp+WC5bYs0WREvCqb4K8euIASZBHSbBfujanSa0tYRsgwQs0SbgaDaJ6FMChcx5GsGF",
+	"pG5bdVk+kYqb6SwJwr6GQxwkQEIqw2wYrIMkIB/koCVQQUU15qoO4q23rjZBuQkOY4ilkdubnKNNWbsm",
+	"8j8JVSt35oh8+9P1FuimRXY2udJevlSC2r58Zdm37af4RhTlvvy3cc4bOS5sgvDfJ+fnxy8hDrxqCRkz",
+	"h38K0EYqaxFYI8GK1gxQpGpZGOepcANdh88JCpX9cP396x6bkD9jNaE1/awB6gKRZgkZ0tNk7sx6nZVs",
+	"ITbB45/7J4cvWXo4/fVQFIe/3348/7op4Sl5XJf6uN8UN9uXXvbL2arIaa9lbyE2u94tVNWsZPzdP1zP",
+	"BE7fpWTixI1LCjkuLYsKX++xrPBIwCK3L656wdbl0WSbQZZPED6fArW3iKGcaTMs9Z4LaDX8duDNHmff",
+	"Dz2W+Z6Ckp5YwwdrR9Z8SRUQvno/Vk0OURs+o0jXw8xRemihuDEoHvTIepS1/nyyvoamDbyj4K/3WPYQ",
+	"9VWgdT8fdCMs3BpcrcP6DSHGT9DXDZDkLmSuFVj7AxDYAyGvrRBXK2a0DYzYCgc8xGXeecKbTvDmI8HR",
+	"bXFln8Y3bbqKpnOvDrmZJOcyZc+SW2qeV1OgYm+x3yqp2/1ia2z9VqJatnnEVyCky0YCgZi5GOmDXGT7",
+	"0p2y+H2IqgVcyKN8q0kuSSdlIsU8p79raTC/lVjSHxRvt4vxMctO0hkz7sb72G8nqqRGtOkmoAphJRU9",
+	"BteG4Csl83xGWV/29fz3Ia1Yh4DWRLGMHhpLVc6GhdQ0UpdqjsthhjM5Uayw4qp5FSsY0wqePJXlJihu",
+	"x2vDZoU3vVUpKEsjhk4iY0P3p5tXB+t2e4XSafSRaZd8CD7TqY7ZOf+8k8SlsGbg7saSyyunkZ+YsnfG",
+	"vLemUrcaHFaw3aFoRoNHyFRI0evBG+OiWnLhsXjKv+caQkXCboZZS9xetWzcQnYyEp35p/h/NfxlI+b3",
+	"ciPoZ/fvpIE2stCwkOqOi0nEkOvBurX42sUu2OaT3JrtIYR3/pQpjFBLr7Rir+AF5lxgEhLGY6hhDaW/",
+	"ONtiqQbeqCa3Ss1P3akS7qzcymZc7M5jq1//5k1TykNaKm6W760H4y7RkWQsaSEbxH0UJ5gaU7giFi7G",
+	"svmoKCnCrXgllRIyrFKCsyockjHDSG5Y8WvA2lkD4eQmfdeD14SvhfBEypTiqIGt8BB0f7kuzVQq/jvp",
+	"6cuB+MZ9rT4Me73eLwfgzXsXFPslFGy4p913v/TgXS38w0Q2EOEaNGjEGCjjCiyvbmIXXSYo+rfx1UBw",
+	"DWf9M5e6fNY/PbiqpYHZg6Krda9hed4biIFwO6cUKhjJbGmlxC8fB5SnNuhcwqDT6/UGnQQGIWet9un9",
+	"L26rdrDP/x0In5IH3bN+/yCBtbw8+/HxQQIxOc9+cHpAa3YZevaDs4PE3pDL07MfvPQjqmQ9++nFQQIx",
+	"Yw+6Z8d2onra3kB0z05eJm6V79Co5eG1FQEHCYR0Puie9/sHPbAiw+/Qo69migMhx2MUVmU7LBMWU3TY",
+	"kaKgpRTYg2s47/fBhfwVzpHlmlChlJXafi2gFHdCLkTSlOBF5DEQk6DYKHJ11j9210NBKSKgKbMUaXcH",
+	"tDvoxnziAhU4ree3ymBUKm0OriiqNRAhKM2AAlqR0n8rpWGONCBlBUgRygdUKQRJTANSpNgbWOHuDexO",
+	"oOzrt286SSdme3WOe/1e34odWaBgBe9cdk57/d6pw8GmJAOOphRr+N3+PUFSA1bOE0u9yTqXnf9A48MR",
+	"a+VyJ/3+oxXL+Tc0VMvdUIBRpqgpD6QsenZDZycv26aMa4wVeJXs61z+fGutqtmMqSXVs8xR2JkpFAnd",
+	"NaP14ApO+n1YTHnuKxL8Qlz81hXwHZHlWD+/1Q24GXxy4QwNo6Cv/c+IaQQmtEsLtXRCwXM+caevIS2V",
+	"siomlKE56JMwUiBTgaVTl7xy3j91OQgLrjGxDGOJRcjIVqRWNy72nTd6/wn3Sq+29iad5d6XmnTO+6ef",
+	"YZk/SAN0wb2thGR3w7dRkqeV+fER1Qu2ctt3XBuqc3P5cbHA9+dNxWtKJcCXmsW8D5759CoyqqwO6K6E",
+	"6As2wRcaqmK5g1iHSw5dVYjrSunqlbf1pK4NuGpbEtR98rHxFSQ3m19xvBK/O+7vCt/d3z4hFVc1jA0U",
+	"8trdQBK5NC2VlioEBmOFIfCx11MztoQRKWhH9m6lDyT7s/7xXqNP9xm9JwP295LBkVnsSYKZKllOXCHy",
+	"lOnpYTplnAqDQgVyAjLPrFZ0GbZdZy3VOKmWldnKS6/9mA1uaqLHkIP6MKrwWbufg7iTxiSnYIGaKTMw",
+	"wtQaKiSr6n4VpXN1K5u2YDok/7gk7UCoVPFqBYaZohXM8q5VNGjuypqqrT0MymvchXH5xtqtg9TaWsZ1",
+	"6zIoibvT0hygwf96UiFRyx9ukhLurp6e4T8PC9tt1vIeHEWlLM9RkXjTaK0QXET2pY0XUjcYSK8a0sAq",
+	"X8rjac6xZIYdlrqWJXYFUgyELlMyy6oFkdsUQcFfnEm9YNa+YtEJ68E3MrPKU85RDcQxfM+/qdf8OaV6",
+	"dnx6FRyGkEDhvuj3nRm+KnUcguUzwGP25zcyWz4yqYXEmftVKMCoEu836Pz4kV/eZqr744+1EiRSId7E",
+	"c1N4/bN9Rh8/Q2XqqQBYgFWsHxoRjSufBTumohaXNOF5a1ORHn3k2f02P7BG1E8qRLcT12egobPnd88/",
+	"ishc0VUk5kpiHxedQKiBIYHn2+zcb9g+TW+vhhzFVkL3tw0EcuQDKestiPaat00XOG/f49pUKhlFBwnu",
+	"AAgKD++EGkpunP3NBiJI9/Cdrj0oRYqXtX9vlFkOxGbNv8u3NwsJGR9TZUatnNO9Vhu21NVSB6JKjnba",
+	"r0FPuG4/T6soYkeh+81uR5+bbYMucME36BJszvO8dsMEkzAPnVX1MFzXvOg/sfrov3x+YsVToT31eA1e",
+	"zHQjkfv4H3kIwdCorocu1CGsBFY265UjF4t9Eqlx7YKONaCusgLjtpJY1gDUsMRS4SYo9opW+TwUXa3E",
+	"wnVl+kL+j03+/+Bmmim2qOmE2P7Dk3Mod+2aWkkPKlJOsVjVVek00n29z0MjQPzKd2EAIRf1kpnYLs86",
+	"HqF0Jq93YEpcvzIKjMQyqxr5TyWFDuTCOtcupBIiD9SBwNWv++iWHXZVj34VMs/JI2/SXoSthJ09JZ/U",
+	"+m60MYtfRgJaKl8jGnPRn5ux+ByZ4G2VuC/HVb1eyEgIVudUwpTNEQj9gRGiCA0QrECllisgS/P4BifZ",
+	"sUcfrfdy38pF78vCIRHvmJjgam8fa074xIb4xSUxyusbNrFagljIvueFjr0AuaB4HEG7urGVJU0eih2b",
+	"uCT6TFQctRebyNSgOdRGIZutskvE2kZcMMLDGhpbbrLJYipzF0KyWm+KLAudQ2/YZPUNG/PdJ52T/sXn",
+	"XG0lWZW9TyKqU8dqmwGamcxcikH3zfjwBynw8Htm0inM7H8xizd98OeWBscXLXWmRPEpE0Ja9QWaGa7t",
+	"efQ+oxD5NiR9SIGxMop5PLrmuH+qZEh2jo0taZulSCxve3Tzk5IC7PRUNi3g799fv3KaeYZmKrMkekCu",
+	"rCo6uD7/YOnyTqyK59kVcONdzhhDtGJmIdWddjiOJXht4OQMprJUugc/aVfejAPhXCoKQvqi9uplK0aF",
+	"c8ZCzCoCqlaJDgRhpD7/1adscbOae9AEen5HR/w0rmy9VLDRmz1+1Fe1GRw/CnRXXaDywvTfxyZ/jvin",
+	"y4b2nGTZIGafEcMTx1QtndblUZOgmNWKLNuQ0FiI+YSmb3xHi4oM6yTzxFeCuHCzT8UOgHCFA34xhLfS",
+	"Uv1UN8kFutHUsxd58PiGrstcfyQdtUqzrvjnScHGqr7oQRGpfw76GIoDvojtf3bYyt5DE+zoEyZdAUwd",
+	"hGwR19Qj78mCEQEV4npHuxL69KrWxdHagiBwUWvptwk3Ug7sF7Tx30S//GeJJQIDV2Pk6YQI50F0Ppd3",
+	"TxN1+7bqSy6y0KDZmU/W+A+Gf0J5zETbooo0cvpxCSjKUc71NLQxr9JVWdUo03czd0aKXiAWTRxht/nE",
+	"iirW9j1DTfVvzYfPU1VZivTtYOmCDDCxhEJyEW4rBsO69chwS8Ki42dXrnr0kf7fjmvehB5tPk0v9Ol7",
+	"y9RvpTfuE8uQDnNR1GmfEQ5xrZRcwJu3rwbCIXPQLZbMftjjRdqTBYqh+yIB+vjy0tq7Q16k/vODBLQE",
+	"VkUFKPRuBwFzKyF1LUsDms1dVYb1NeAVxc7BLAvUl/R6Kl7QUJrx11TscXGWwDiXzFyc2c8zWY7sRkZS",
+	"5olvCanp/6cnyUCYULBoP43/+LnUCZjf//9PN69uneqtn8oLDXe4PJqzvMSBiJn33RAbzHzTm9DJhuTW",
+	"HS4htKnxwDA47n2hq0l6QJjPiFBGF2UJqMzxxenXZ/HGpKDbg4mSZUEVJNQC392Gn9438S8UahTG1TLV",
+	"cxSoN981FdqAg20HwvfP0VCXRXOR9VjB0in23C3791Apy1n/gopy3UQD4WZK4Kujr1zmRG2ir+Lvo7gZ",
+	"euArrVyTugBbDcQGfETSPhpKlfddtdev1AOREdcDQRm/bjyLA6lOx1/VSg+Y9UpUHIjYX4aKcoQMB0yF",
+	"Spe1suQAkrpXm/BLVPBmbCdhrq6I8VzDjGceznapjVII59yQJVgaxxiQ5vRaSkYZCEOd9RjoqV21f9yl",
+	"Xjn0XQrcGia48W3P91BALZf+KCC875C5KkwCTTw3POHiz24dvnf0QinYdPCbCATTtXtQmEqVOSH0B/O8",
+	"ks0fcYtLqIW7ulEBBdkWe2DnqA9aftHNRKLe49fntvz4XIBOyEB1unRHbNCFBNsigQSt26OVVQN4ULI0",
+	"2Fgz9R0Xd5g9s4DenyRA9yX+9tjSo6UeLUbjmCPnUG3D6t5dVaV28NlCcy3FMjFK9dCffmyq7tiQYj8J",
+	"/sFnE+q2IhLfyGDrex/Qm6l5W3c7fnaztqHTk8YNNZffTP7IMQX56YuCe0s2y7fFOn4sULjK4j2kXZh0",
+	"S1JBk1TRBaZ1e43rqi8kNQogKU4F7dSSvUrzcKDcYxYH30y5huu3b15o8EcAmUxLMnO31HfWO9y1lqW9",
+	"DYOeEGyo9+FrOO6whN6/SFUhlSSFw4cu1T0cbCk7+od3XH2BUVJ3LJzL5Lq8+sYURJSyVKlv4U0NzwfC",
+	"peu5npNXIUko1CxRkt0Icykmvnul+82M1gD62/Wm8Y+Ke620+/zMVUOxjWNLhb/7+tlBXf8C4NXE0qR1",
+	"Qf09RhqnX/01uqGqrqHW1v2y4FaZduOGPKVEW2nj2STTYp/Nfy2pFrcVwBMefuvxhY9rxhsDdw3U8FZj",
+	"PvcIvCuXcf2mSFeuSMYmWXTjO0g9hSSqtZ36zHJopclYa7uRUIAUWMQ37aJ6ZUbl6hGOJSOAa/pp7S/V",
+	"jY9N/u6mgDXcibXH6PST2EYtxVbJFWsbXSiqKUFiLu9qRL9Cf2dNja+oXdCXIOlThVuqK3+hQx6kWb3k",
+	"K1cFuRGvNFI2ObQN2NQO/2y/Ftv3t2vuRNVh7efb+1v61bl5WAw116T2apdHR8cnf+31e/3e8eXX/a/7",
+	"nfvb+/8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

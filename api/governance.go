@@ -80,11 +80,7 @@ func (h *handlers) GetLinkedFile(ctx context.Context, req GetLinkedFileRequestOb
 	if err != nil {
 		return nil, err
 	}
-	contentType := "application/octet-stream"
-	if f.Name == export.ManifestName {
-		contentType = "application/json"
-	}
-	return h.openFile(ctx, p, e, f, contentType, "via=link")
+	return h.openFile(ctx, p, e, f, "application/octet-stream", "via=link")
 }
 
 func (h *handlers) ListErasures(ctx context.Context, req ListErasuresRequestObject) (ListErasuresResponseObject, error) {

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/rexport/rexport/export"
 )
@@ -17,13 +19,21 @@ type handlers struct {
 
 var _ StrictServerInterface = (*handlers)(nil)
 
-func (h *handlers) GetHealth(ctx context.Context, _ GetHealthRequestObject) (GetHealthResponseObject, error) {
-	if h.cfg.Health != nil {
-		if err := h.cfg.Health(ctx); err != nil {
-			return nil, err
+func (h *handlers) GetHealth(context.Context, GetHealthRequestObject) (GetHealthResponseObject, error) {
+	return GetHealth200JSONResponse{Status: "ok"}, nil
+}
+
+func (h *handlers) GetReady(ctx context.Context, _ GetReadyRequestObject) (GetReadyResponseObject, error) {
+	if h.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := h.cfg.Ready(ctx); err != nil {
+			// The cause goes to the log only.
+			h.cfg.Log.Warn("not ready", "err", err)
+			return GetReady503JSONResponse{Status: "unavailable"}, nil
 		}
 	}
-	return GetHealth200JSONResponse{Status: "ok"}, nil
+	return GetReady200JSONResponse{Status: "ready"}, nil
 }
 
 func (h *handlers) ListExports(ctx context.Context, req ListExportsRequestObject) (ListExportsResponseObject, error) {
@@ -39,7 +49,11 @@ func (h *handlers) ListExports(ctx context.Context, req ListExportsRequestObject
 	if req.Params.Limit != nil {
 		limit = *req.Params.Limit
 	}
-	list, err := h.cfg.Service.Exports(ctx, p, state, limit)
+	f := export.ExportFilter{State: state, Limit: limit, SeriesID: deref(req.Params.Series)}
+	if req.Params.Since != nil {
+		f.ReadySince = req.Params.Since.UTC()
+	}
+	list, err := h.cfg.Service.ExportsWhere(ctx, p, f)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +97,12 @@ func (h *handlers) CreateExport(ctx context.Context, req CreateExportRequestObje
 		r.TimePrecision = string(*b.TimePrecision)
 	}
 	r.DateShiftDays = deref(b.DateShiftDays)
+	if b.Schedule != nil {
+		r.Schedule = export.Schedule(*b.Schedule)
+	}
+	if b.Mode != nil {
+		r.Mode = export.Mode(*b.Mode)
+	}
 	e, err := h.cfg.Service.Submit(ctx, p, deref(b.PartnerId), r)
 	if err != nil {
 		return nil, err
@@ -107,7 +127,7 @@ func (h *handlers) ApproveExport(ctx context.Context, req ApproveExportRequestOb
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.cfg.Service.Approve(ctx, p, req.Id)
+	e, err := h.cfg.Service.Approve(ctx, p, req.Id, noteOf(req.Body))
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +150,11 @@ func (h *handlers) RejectExport(ctx context.Context, req RejectExportRequestObje
 }
 
 func (h *handlers) GetManifest(ctx context.Context, req GetManifestRequestObject) (GetManifestResponseObject, error) {
+	if p, err := principal(ctx); err == nil {
+		if e, _, err := h.cfg.Service.Downloadable(ctx, p, req.Id, ""); err == nil && sealed(e) {
+			return nil, export.Errorf(export.ECONFLICT, "export %s is encrypted to the partner's age recipient: download %s and decrypt it", e.ID, export.ManifestName+export.SealedExt)
+		}
+	}
 	resp, err := h.serveFile(ctx, req.Id, export.ManifestName, "application/json")
 	if err != nil {
 		return nil, err
@@ -176,6 +201,13 @@ func (h *handlers) openFile(ctx context.Context, p export.Principal, e *export.E
 		if err := h.cfg.Store.Audit(ctx, export.AuditEntry{PrincipalID: p.ID, Action: "export.download", ExportID: e.ID, PartnerID: e.PartnerID, Detail: detail}); err != nil {
 			file.Close()
 			return nil, err
+		}
+		if h.cfg.Metrics != nil {
+			channel := "token"
+			if via != "" {
+				channel = "link"
+			}
+			h.cfg.Metrics.ObserveDownload(channel)
 		}
 	}
 	return &fileResponse{req: r, file: file, info: *f, contentType: contentType}, nil
@@ -249,7 +281,13 @@ func toAPI(e *export.Export) Export {
 			To:               ptrIfSet(e.Request.To),
 			TimePrecision:    ptrIfSet(e.Request.TimePrecision),
 			DateShiftDays:    ptrIfSet(e.Request.DateShiftDays),
+			Schedule:         ptrIfSet(string(e.Request.Schedule)),
+			Mode:             ptrIfSet(string(e.Request.Mode)),
 		},
+		SeriesId:          ptrIfSet(e.SeriesID),
+		Run:               ptrIfSet(e.Run),
+		WindowFrom:        ptrIfSet(e.WindowFrom),
+		WindowTo:          ptrIfSet(e.WindowTo),
 		Decisions:         []Decision{},
 		ApprovalsRequired: export.ApprovalsRequired(e.Request),
 		Generation:        ptrIfSet(e.Generation),
@@ -277,4 +315,27 @@ func toAPI(e *export.Export) Export {
 		})
 	}
 	return out
+}
+
+func noteOf(b *ApproveExportJSONRequestBody) string {
+	if b == nil {
+		return ""
+	}
+	return deref(b.Note)
+}
+
+func (h *handlers) GetOpenAPI(context.Context, GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error) {
+	spec := Spec()
+	return GetOpenAPI200ApplicationyamlResponse{Body: bytes.NewReader(spec), ContentLength: int64(len(spec))}, nil
+}
+
+// sealed reports whether an export's files are encrypted to an age
+// recipient.
+func sealed(e *export.Export) bool {
+	for _, f := range e.Files {
+		if f.Name == export.ManifestName+export.SealedExt {
+			return true
+		}
+	}
+	return false
 }

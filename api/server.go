@@ -7,6 +7,8 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,8 +39,6 @@ type Config struct {
 	Store   export.Store
 	Files   FileOpener
 	Log     *slog.Logger
-	// Health checks the service's dependencies for /healthz.
-	Health func(context.Context) error
 	// Erasures computes the erasures of built exports.
 	Erasures export.ErasureFinder
 	// RateLimit is each token's request rate (zero: DefaultRateLimit).
@@ -49,6 +49,11 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// Now is the clock of the rate limiter (tests); nil means time.Now.
 	Now func() time.Time
+	// Ready checks that the service can do its work for /readyz: the
+	// database answers with current migrations, the files store is there.
+	Ready func(context.Context) error
+	// Metrics, if set, records requests and downloads.
+	Metrics Observer
 }
 
 // NewHandler returns the HTTP handler of the API.
@@ -73,7 +78,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	}
 	h := &handlers{cfg: cfg}
 	lim := newLimiter(cfg.RateLimit, cfg.Now)
-	e.Use(recoverer(cfg.Log), secureHeaders, accessLog(cfg.Log), limitBody(MaxBodyBytes), authenticate(cfg.Service, lim), validate(spec))
+	e.Use(recoverer(cfg.Log), secureHeaders, accessLog(cfg.Log, cfg.Metrics), limitBody(MaxBodyBytes), authenticate(cfg.Service, lim), validate(spec))
 	RegisterHandlers(e, NewStrictHandler(h, nil))
 	return e, nil
 }
@@ -86,11 +91,16 @@ var statusOf = map[string]int{
 	export.ENOTFOUND:        http.StatusNotFound,
 	export.ECONFLICT:        http.StatusConflict,
 	codeTooLarge:            http.StatusRequestEntityTooLarge,
+	codeNotAcceptable:       http.StatusNotAcceptable,
 	export.ELIMITED:         http.StatusTooManyRequests,
 	export.EINTERNAL:        http.StatusInternalServerError,
 }
 
-const codeTooLarge = "too_large"
+// Codes of errors only the HTTP layer has.
+const (
+	codeTooLarge      = "too_large"
+	codeNotAcceptable = "not_acceptable"
+)
 
 // codeOfStatus maps statuses that echo itself produces (unknown route,
 // wrong method, bad binding) back to the vocabulary.
@@ -108,6 +118,8 @@ func codeOfStatus(status int) string {
 		return export.ECONFLICT
 	case http.StatusRequestEntityTooLarge:
 		return codeTooLarge
+	case http.StatusNotAcceptable:
+		return codeNotAcceptable
 	case http.StatusTooManyRequests:
 		return export.ELIMITED
 	}
@@ -150,7 +162,8 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		if status == http.StatusInternalServerError {
 			// The cause goes to the log only; it may name paths or SQL.
-			log.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			rid, _ := c.Request().Context().Value(requestIDKey).(string)
+			log.Error("internal error", "request_id", rid, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 			code, msg = export.EINTERNAL, "internal error"
 		}
 		if status == http.StatusUnauthorized {
@@ -181,29 +194,32 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 	}
 }
 
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+func accessLog(log *slog.Logger, obs Observer) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			start := time.Now()
+			id := requestID(c.Request().Header.Get("X-Request-Id"))
+			c.Response().Header().Set("X-Request-Id", id)
+			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), requestIDKey, id)))
 			err := next(c)
 			status := 0
 			if r, _ := echo.UnwrapResponse(c.Response()); r != nil {
 				status = r.Status
 			}
 			if err != nil {
-				var sc echo.HTTPStatusCoder
-				var de *export.Error
-				var lim *limited
-				if errors.As(err, &lim) {
-					status = http.StatusTooManyRequests
-				} else if !errors.As(err, &de) && errors.As(err, &sc) {
-					status = sc.StatusCode()
-				} else {
-					status = statusOf[export.ErrorCode(err)]
-				}
+				status = statusOfError(err)
 			}
-			attrs := []any{"method", c.Request().Method, "path", c.Request().URL.Path, "status", status,
-				"duration", time.Since(start).Round(time.Microsecond)}
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			route = openapiPath(route)
+			d := time.Since(start)
+			if obs != nil {
+				obs.ObserveRequest(route, c.Request().Method, status, d)
+			}
+			attrs := []any{"request_id", id, "method", c.Request().Method, "route", route, "path", c.Request().URL.Path,
+				"status", status, "duration", d.Round(time.Microsecond), "client", c.RealIP()}
 			if p, ok := principalFrom(c.Request().Context()); ok {
 				attrs = append(attrs, "principal", p.ID)
 			}
@@ -211,6 +227,44 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			return err
 		}
 	}
+}
+
+// statusOfError is the status errorHandler answers err with.
+func statusOfError(err error) int {
+	var sc echo.HTTPStatusCoder
+	var de *export.Error
+	var lim *limited
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &lim):
+		return http.StatusTooManyRequests
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge
+	case !errors.As(err, &de) && errors.As(err, &sc):
+		return sc.StatusCode()
+	}
+	if s := statusOf[export.ErrorCode(err)]; s != 0 {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// requestID returns the caller's X-Request-Id if it is a short token of
+// safe characters, else a new random id; it goes into every log line of
+// the request and back in the response.
+func requestID(in string) string {
+	if len(in) > 0 && len(in) <= 64 && strings.Trim(in, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == "" {
+		return in
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Observer records request and download metrics.
+type Observer interface {
+	ObserveRequest(route, method string, status int, d time.Duration)
+	ObserveDownload(via string)
 }
 
 // limitBody refuses bodies over max bytes: at once when Content-Length
@@ -235,6 +289,7 @@ type ctxKey int
 const (
 	principalKey ctxKey = iota
 	requestKey
+	requestIDKey
 )
 
 func principalFrom(ctx context.Context) (export.Principal, bool) {
@@ -254,7 +309,7 @@ func principal(ctx context.Context) (export.Principal, error) {
 // public reports whether a path needs no token: the liveness check, and
 // signed links, which carry their own proof.
 func public(path string) bool {
-	return path == "/healthz" || strings.HasPrefix(path, "/v1/links/")
+	return path == "/healthz" || path == "/readyz" || path == "/v1/openapi.yaml" || strings.HasPrefix(path, "/v1/links/")
 }
 
 // limited is the error of a request over its rate limit.

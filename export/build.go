@@ -45,6 +45,9 @@ type Builder struct {
 	Retention time.Duration
 	Now       func() time.Time
 	Log       *slog.Logger
+	// sample, if set, sees each scrubbed free-text value with the finding
+	// types (previews).
+	sample func(table, column, text string, types []string)
 }
 
 // BuildInput is what one build needs to know about its export.
@@ -59,6 +62,30 @@ type BuildInput struct {
 	// DUA is the partner's agreement; its k and l set the privacy levels
 	// (zero values mean the defaults).
 	DUA DUA
+	// Series is set for a run of a recurring request: Request's window is
+	// then the run's, and pseudonyms are keyed by the series, so every run
+	// gives a learner the same one.
+	Series *SeriesRun
+}
+
+// SeriesRun is one run of a recurring request, as its manifest records it.
+type SeriesRun struct {
+	SeriesID string `json:"series_id"`
+	Run      int    `json:"run"`
+	// Watermark is the end of the event times this run covers; the next
+	// run starts there.
+	Watermark time.Time `json:"watermark"`
+	// Erasures lists learners delivered by earlier runs of the series who
+	// have since been deleted or opted out: the partner deletes their rows.
+	Erasures []Erasure `json:"erasures"`
+}
+
+// keyRequestID is the id request-scoped pseudonym keys are derived from.
+func (in BuildInput) keyRequestID() string {
+	if in.Series != nil {
+		return in.Series.SeriesID
+	}
+	return in.ExportID
 }
 
 // Exclusion reasons, as counted in the manifest.
@@ -117,7 +144,7 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	if err := b.checkCourses(ctx, in); err != nil {
 		return nil, err
 	}
-	params := keyParams(in.PartnerID, in.ExportID, in.Request.Linkage, in.KeyVersion)
+	params := keyParams(in.PartnerID, in.keyRequestID(), in.Request.Linkage, in.KeyVersion)
 	pseudo, err := deidentify.NewPseudonymizer(b.Master, params)
 	if err != nil {
 		return nil, err
@@ -156,6 +183,7 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 			KeyVersion: in.KeyVersion,
 		},
 		ExcludedLearners: map[string]int64{},
+		Series:           in.Series,
 		GeneratedAt:      now,
 		ExpiresAt:        now.Add(retention),
 	}
@@ -413,11 +441,15 @@ func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn
 			oc.treatment = "free text: emails, phones, URLs, IPs, handles, street addresses and the names, usernames, cities and postal codes of everyone in the course replaced by [TYPE] tokens"
 			counts := map[string]int64{}
 			oc.findings = counts
+			table, column := t.Name, oc.Name
 			oc.value = func(sr *SourceRow) any {
 				if s, ok := sr.Row[i].(string); ok {
 					text, found := bc.scrubber.Scrub(s)
 					for _, f := range found {
 						counts[f.Type]++
+					}
+					if bc.sample != nil {
+						bc.sample(table, column, text, findingTypes(found))
 					}
 					return text
 				}
@@ -763,4 +795,14 @@ func sortedReasons(m map[string]int64) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// findingTypes lists the distinct types of findings, sorted.
+func findingTypes(found []deidentify.Finding) []string {
+	var out []string
+	for _, f := range found {
+		out = append(out, f.Type)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

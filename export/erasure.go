@@ -47,50 +47,110 @@ type Erasure struct {
 
 // Erasures lists the learners of a built export who are now deleted or
 // opted out, under the export's own pseudonyms: each learner's current
-// facts come from the source, and only learners the export delivered are
-// listed. The list is sorted by pseudonym.
+// facts come from the source (the courses' roster, then, for learners no
+// longer enrolled, the rows of the export's tables), and only learners the
+// export delivered are listed. The list is sorted by pseudonym.
 func (r *Runner) Erasures(ctx context.Context, e *Export) ([]Erasure, error) {
-	f, err := os.Open(filepath.Join(r.ExportDir(e.ID), DeliveredName))
-	if errors.Is(err, os.ErrNotExist) {
+	runs := []*Export{e}
+	if e.SeriesID != "" {
+		// A run answers for its whole series: the partner polls the
+		// latest run and learns of every learner any run delivered.
+		all, err := r.Store.Exports(ctx, ExportFilter{AllPartners: true, SeriesID: e.SeriesID, Limit: 100000})
+		if err != nil {
+			return nil, err
+		}
+		runs = slices.DeleteFunc(all, func(x *Export) bool { return x.Run > e.Run })
+	}
+	delivered := map[string]bool{}
+	found := false
+	for _, run := range runs {
+		ok, err := r.readDelivered(run.ID, delivered)
+		if err != nil {
+			return nil, err
+		}
+		found = found || ok
+	}
+	if !found {
 		return nil, Errorf(ECONFLICT, "export %s has no delivery record: it was built before erasure tracking, or its files were deleted", e.ID)
+	}
+	return r.erasuresOf(ctx, e, delivered)
+}
+
+// readDelivered adds the pseudonyms an export delivered to set; false if
+// its delivery record is gone.
+func (r *Runner) readDelivered(id string, set map[string]bool) (bool, error) {
+	f, err := os.Open(filepath.Join(r.ExportDir(id), DeliveredName))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
 	} else if err != nil {
-		return nil, err
+		return false, err
 	}
 	defer f.Close()
-	delivered := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		delivered[sc.Text()] = true
+		set[sc.Text()] = true
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
+	return true, sc.Err()
+}
+
+// erasuresOf lists the delivered learners (by pseudonym under e's key) who
+// are now deleted or opted out.
+func (r *Runner) erasuresOf(ctx context.Context, e *Export, delivered map[string]bool) ([]Erasure, error) {
+	keyID := e.ID
+	if e.SeriesID != "" {
+		keyID = e.SeriesID
 	}
-	pseudo, err := deidentify.NewPseudonymizer(r.Builder.Master, keyParams(e.PartnerID, e.ID, e.Request.Linkage, e.KeyVersion))
+	pseudo, err := deidentify.NewPseudonymizer(r.Builder.Master, keyParams(e.PartnerID, keyID, e.Request.Linkage, e.KeyVersion))
 	if err != nil {
 		return nil, err
 	}
+	// seen holds the delivered pseudonyms whose learner was found.
 	seen := map[string]bool{}
 	var out []Erasure
-	err = r.Builder.Source.Roster(ctx, e.Request.Courses, func(re RosterEntry) error {
-		l := re.Learner
-		var reason string
+	visit := func(l LearnerFacts) {
+		p := pseudo.Pseudonym(deidentify.KindLearner, l.LearnerID)
+		if !delivered[p] || seen[p] {
+			return
+		}
+		seen[p] = true
 		switch {
 		case l.Deleted:
-			reason = ExcludedDeleted
+			out = append(out, Erasure{Pseudonym: p, Reason: ExcludedDeleted})
 		case l.OptedOut:
-			reason = ExcludedOptedOut
-		default:
-			return nil
+			out = append(out, Erasure{Pseudonym: p, Reason: ExcludedOptedOut})
 		}
-		p := pseudo.Pseudonym(deidentify.KindLearner, l.LearnerID)
-		if delivered[p] && !seen[p] {
-			seen[p] = true
-			out = append(out, Erasure{Pseudonym: p, Reason: reason})
-		}
+	}
+	err = r.Builder.Source.Roster(ctx, e.Request.Courses, func(re RosterEntry) error {
+		visit(re.Learner)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the roster: %w", err)
+	}
+	if len(seen) < len(delivered) {
+		// Rows delivered need not come with an enrollment that is still
+		// there (a learner who left a course keeps their posts and
+		// grades): find the learners left over through the rows of the
+		// export's tables, as the build did.
+		errFound := errors.New("every delivered learner found")
+		for _, table := range e.Request.Tables {
+			if table == TableCourses || table == TableLearners {
+				continue // no learner, or selected by enrollment
+			}
+			q := SourceQuery{Table: table, Courses: e.Request.Courses, From: e.Request.From, To: e.Request.To}
+			err := r.Builder.Source.Scan(ctx, q, func(row SourceRow) error {
+				visit(row.Learner)
+				if len(seen) == len(delivered) {
+					return errFound
+				}
+				return nil
+			})
+			if errors.Is(err, errFound) {
+				break
+			} else if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", table, err)
+			}
+		}
 	}
 	slices.SortFunc(out, func(a, b Erasure) int {
 		if a.Pseudonym < b.Pseudonym {

@@ -137,11 +137,14 @@ func (d DUA) AllowsTable(name string) bool {
 // Partner is a content partner (a university) that teaches on the platform
 // and receives research datasets about its own courses.
 type Partner struct {
-	ID        string
-	Name      string
-	Courses   []string // course ids the partner owns
-	DUA       DUA
-	CreatedAt time.Time
+	ID      string
+	Name    string
+	Courses []string // course ids the partner owns
+	DUA     DUA
+	// AgeRecipient, if set, is the age X25519 recipient ("age1...") the
+	// partner's exports are encrypted to, at rest and in transit.
+	AgeRecipient string
+	CreatedAt    time.Time
 }
 
 // OwnsCourse reports whether the partner owns the course.
@@ -203,7 +206,42 @@ type Request struct {
 	// DateShiftDays, if above 0, shifts each learner's dates by a keyed
 	// offset of up to that many days.
 	DateShiftDays int `json:"date_shift_days,omitempty"`
+	// Schedule makes the request recurring: daily or weekly ("" = once).
+	Schedule Schedule `json:"schedule,omitempty"`
+	// Mode is full (each run exports the whole window) or incremental
+	// (each run exports the rows whose event time is past the previous
+	// run's watermark).
+	Mode Mode `json:"mode,omitempty"`
 }
+
+// Schedule is how often a recurring request runs.
+type Schedule string
+
+// Schedules.
+const (
+	ScheduleDaily  Schedule = "daily"
+	ScheduleWeekly Schedule = "weekly"
+)
+
+// Period returns the time between runs (0 for a one-off request).
+func (s Schedule) Period() time.Duration {
+	switch s {
+	case ScheduleDaily:
+		return 24 * time.Hour
+	case ScheduleWeekly:
+		return 7 * 24 * time.Hour
+	}
+	return 0
+}
+
+// Mode says what each run of a recurring request exports.
+type Mode string
+
+// Modes.
+const (
+	ModeFull        Mode = "full"
+	ModeIncremental Mode = "incremental"
+)
 
 // MaxDateShiftDays bounds Request.DateShiftDays.
 const MaxDateShiftDays = 365
@@ -249,10 +287,18 @@ type Export struct {
 	// FilesDeletedAt is when the sweeper deleted the files of an expired or
 	// revoked export.
 	FilesDeletedAt time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	ReadyAt        time.Time
-	ExpiresAt      time.Time
+	// SeriesID is the first export of a recurring request (its own id for
+	// that one; "" for a one-off request), Run the run's number from 1, and
+	// WindowFrom..WindowTo the event times the run covers: its watermark is
+	// WindowTo.
+	SeriesID   string
+	Run        int
+	WindowFrom time.Time
+	WindowTo   time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	ReadyAt    time.Time
+	ExpiresAt  time.Time
 }
 
 // ExportFilter selects exports for a listing. PartnerID and AllPartners
@@ -261,7 +307,13 @@ type ExportFilter struct {
 	PartnerID   string
 	AllPartners bool
 	State       State // empty = any
-	Limit       int
+	// SeriesID selects the runs of one recurring request; Recurring all
+	// runs of all of them.
+	SeriesID  string
+	Recurring bool
+	// ReadySince selects exports that became ready after this time.
+	ReadySince time.Time
+	Limit      int
 }
 
 // AuditEntry is one line of the audit log.
@@ -342,6 +394,11 @@ type Store interface {
 	// export is in none of a.From. A move to queued starts the next build
 	// generation and enqueues its job.
 	Act(ctx context.Context, id string, a Act) (*Export, error)
+	// CreateRun files the next run of a recurring request after prev (the
+	// series' latest run), covering prev's watermark up to to, with the
+	// series' approvals, and queues its build, in one transaction;
+	// ECONFLICT if that run exists.
+	CreateRun(ctx context.Context, prev *Export, id string, to time.Time) (*Export, error)
 	// StartBuild moves a queued (or, on a retried job, building) export to
 	// building and returns it; ECONFLICT if it is in any other state,
 	// ErrBusy if the partner already has maxPerPartner other builds running

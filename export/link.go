@@ -64,7 +64,9 @@ func (s LinkSigner) Verify(l Link, sig string, now time.Time) error {
 	if len(s.Key) == 0 || l.KeyID != s.KeyID {
 		return errBadLink
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	// Strict: the last character's unused bits must be zero, so a link
+	// has one signature, not four.
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil || len(got) != sha256.Size {
 		return errBadLink
 	}
@@ -72,7 +74,7 @@ func (s LinkSigner) Verify(l Link, sig string, now time.Time) error {
 	if !hmac.Equal(got, want) {
 		return errBadLink
 	}
-	if !now.Before(l.Expires) || l.Expires.After(now.Add(MaxLinkTTL+time.Minute)) {
+	if !now.Before(l.Expires) || l.Expires.After(now.Add(MaxLinkTTL)) {
 		return errBadLink
 	}
 	return nil

@@ -33,6 +33,9 @@ type Manifest struct {
 	// HeadlineStatistics compare the data before and after
 	// de-identification (when the export has learners and grades).
 	HeadlineStatistics *HeadlineStats `json:"headline_statistics,omitempty"`
+	// Series says which run of a recurring request this is, its watermark
+	// and the erasures since the earlier runs.
+	Series *SeriesRun `json:"series,omitempty"`
 	// Documents are the data dictionary files written with the tables.
 	Documents   []File    `json:"documents"`
 	GeneratedAt time.Time `json:"generated_at"`

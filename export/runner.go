@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,6 +23,13 @@ type Runner struct {
 	// cap); a build over the cap waits (ErrBusy).
 	MaxBuildsPerPartner int
 	Now                 func() time.Time
+	// Observer, if set, hears of every build that finishes or fails.
+	Observer BuildObserver
+}
+
+// BuildObserver is told of each build's outcome (metrics).
+type BuildObserver interface {
+	BuildFinished(d time.Duration, m *Manifest, err error)
 }
 
 func (r *Runner) now() time.Time {
@@ -76,10 +84,11 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 		lastAttempt = true // no retry will make the agreement fit again
 		return Errorf(ECONFLICT, "the request no longer fits the partner's agreement: %s", ErrorMessage(err))
 	}
-	in := BuildInput{ExportID: e.ID, PartnerID: e.PartnerID, Request: e.Request, KeyVersion: e.KeyVersion, DUA: partner.DUA}
-	if !partner.DUA.EndsOn.IsZero() {
-		// The agreement covers its last day in full.
-		in.NotAfter = partner.DUA.EndsOn.AddDate(0, 0, 1)
+	in := buildInput(e, partner)
+	if in.Series != nil && e.Run > 1 {
+		if in.Series.Erasures, err = r.priorErasures(ctx, e); err != nil {
+			return err
+		}
 	}
 	estimated, err := r.Builder.Estimate(ctx, in)
 	if err != nil {
@@ -114,6 +123,9 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 	}
 	start := time.Now()
 	m, err := r.Builder.Build(ctx, in, dir, progress)
+	if r.Observer != nil && ctx.Err() == nil {
+		r.Observer.BuildFinished(time.Since(start), m, err)
+	}
 	if err != nil {
 		log.Error("build failed", "export", id, "err", err)
 		return err
@@ -124,6 +136,13 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 		return err
 	}
 	files = append(files, File{Name: ManifestName, Size: size, SHA256: sum})
+	if partner.AgeRecipient != "" {
+		// Stored and served encrypted to the partner: only its identity
+		// reads the files.
+		if files, err = seal(dir, files, partner.AgeRecipient); err != nil {
+			return err
+		}
+	}
 	if err := r.Store.FinishBuild(ctx, id, BuildResult{Files: files, ReadyAt: m.GeneratedAt, ExpiresAt: m.ExpiresAt}); err != nil {
 		if ErrorCode(err) == ECONFLICT {
 			// Revoked during the build: the files are never published,
@@ -191,3 +210,156 @@ func (r *Runner) Sweep(ctx context.Context, now time.Time) (int, error) {
 	}
 	return removed, nil
 }
+
+// buildInput is what the builder needs of an export and its partner. A
+// run of a recurring request covers its own window of event times.
+func buildInput(e *Export, partner Partner) BuildInput {
+	in := BuildInput{ExportID: e.ID, PartnerID: e.PartnerID, Request: e.Request, KeyVersion: e.KeyVersion, DUA: partner.DUA}
+	if !partner.DUA.EndsOn.IsZero() {
+		// The agreement covers its last day in full.
+		in.NotAfter = partner.DUA.EndsOn.AddDate(0, 0, 1)
+	}
+	if e.SeriesID != "" {
+		in.Request.From, in.Request.To = e.WindowFrom, e.WindowTo
+		in.Series = &SeriesRun{SeriesID: e.SeriesID, Run: e.Run, Watermark: e.WindowTo, Erasures: []Erasure{}}
+	}
+	return in
+}
+
+// priorErasures lists the learners delivered by the earlier runs of e's
+// series who have since been deleted or opted out.
+func (r *Runner) priorErasures(ctx context.Context, e *Export) ([]Erasure, error) {
+	runs, err := r.Store.Exports(ctx, ExportFilter{AllPartners: true, SeriesID: e.SeriesID, Limit: 100000})
+	if err != nil {
+		return nil, err
+	}
+	delivered := map[string]bool{}
+	for _, run := range runs {
+		if run.Run < e.Run {
+			if _, err := r.readDelivered(run.ID, delivered); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(delivered) == 0 {
+		return []Erasure{}, nil
+	}
+	return r.erasuresOf(ctx, e, delivered)
+}
+
+// Recur files the runs of recurring requests that are due at now: for each
+// series whose latest run is built (ready or expired) and whose schedule
+// period has passed since that run's watermark, the next run, covering the
+// watermark up to now, checked against the partner's agreement first. A
+// series whose latest run failed waits for a reviewer's retry; one whose
+// latest run was revoked or cancelled stops. It returns the runs filed.
+func (r *Runner) Recur(ctx context.Context, now time.Time, newID func() string) ([]*Export, error) {
+	all, err := r.Store.Exports(ctx, ExportFilter{AllPartners: true, Recurring: true, Limit: 100000})
+	if err != nil {
+		return nil, err
+	}
+	latest := map[string]*Export{}
+	for _, e := range all {
+		if l := latest[e.SeriesID]; l == nil || e.Run > l.Run {
+			latest[e.SeriesID] = e
+		}
+	}
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var filed []*Export
+	for _, prev := range latest {
+		if prev.State != StateReady && prev.State != StateExpired {
+			continue
+		}
+		req := prev.Request
+		if !req.To.IsZero() && !prev.WindowTo.Before(req.To) {
+			continue // the series covered its whole window
+		}
+		if now.Before(prev.WindowTo.Add(req.Schedule.Period())) {
+			continue
+		}
+		partner, err := r.Store.Partner(ctx, prev.PartnerID)
+		if err != nil {
+			return filed, err
+		}
+		if err := ValidateRequest(&req, partner, now); err != nil {
+			log.Info("recurring request not run", "series", prev.SeriesID, "reason", ErrorMessage(err))
+			continue
+		}
+		to := now
+		if !req.To.IsZero() && req.To.Before(to) {
+			to = req.To
+		}
+		e, err := r.Store.CreateRun(ctx, prev, newID(), to)
+		if ErrorCode(err) == ECONFLICT {
+			continue // another worker filed it
+		} else if err != nil {
+			return filed, err
+		}
+		filed = append(filed, e)
+	}
+	return filed, nil
+}
+
+// Preview is what an export would hold, computed by the build pipeline on
+// the real source without writing a dataset: the manifest (rows per table,
+// excluded learners by reason, the risk reports, findings) and a few
+// scrubbed free-text values with the types the scrubber found in each.
+// Reviewers see it before they approve; it never holds raw text.
+type Preview struct {
+	Manifest *Manifest
+	Samples  []TextSample
+}
+
+// TextSample is one scrubbed free-text value.
+type TextSample struct {
+	Table, Column string
+	Text          string // scrubbed
+	Types         []string
+}
+
+// Preview runs the build of e with a discarding encoder in a scratch
+// directory, keeping up to samples scrubbed texts. An export not approved
+// yet is previewed under the current key version.
+func (r *Runner) Preview(ctx context.Context, e *Export, samples int) (*Preview, error) {
+	partner, err := r.Store.Partner(ctx, e.PartnerID)
+	if err != nil {
+		return nil, err
+	}
+	in := buildInput(e, partner)
+	if in.KeyVersion == 0 {
+		if in.KeyVersion, err = r.Store.KeyVersion(ctx); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := os.MkdirTemp("", "rexport-preview-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	p := &Preview{}
+	b := *r.Builder
+	b.Encoder = discardEncoder
+	b.sample = func(table, column, text string, types []string) {
+		if len(p.Samples) < samples && len(types) > 0 {
+			p.Samples = append(p.Samples, TextSample{Table: table, Column: column, Text: text, Types: types})
+		}
+	}
+	if p.Manifest, err = b.Build(ctx, in, dir, nil); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// discardEncoder writes nothing: previews count rows, they do not store
+// them.
+func discardEncoder(io.Writer, []Column, map[string]string) (RowWriter, error) {
+	return discardWriter{}, nil
+}
+
+type discardWriter struct{}
+
+func (discardWriter) Write(Row) error { return nil }
+func (discardWriter) Close() error    { return nil }

@@ -186,6 +186,9 @@ func ValidateRequest(req *Request, partner Partner, now time.Time) error {
 		return Errorf(EINVALID, "time_precision: the partner's data-use agreement allows timestamps to the %s at finest", finest)
 	}
 	req.TimePrecision = string(prec)
+	if err := validateRecurrence(req); err != nil {
+		return err
+	}
 	if req.DateShiftDays < 0 || req.DateShiftDays > MaxDateShiftDays {
 		return Errorf(EINVALID, "date_shift_days: must be between 0 and %d", MaxDateShiftDays)
 	}
@@ -223,21 +226,29 @@ func (s *Service) Export(ctx context.Context, p Principal, id string) (*Export, 
 
 // Exports lists the exports the caller may see, newest first.
 func (s *Service) Exports(ctx context.Context, p Principal, state State, limit int) ([]*Export, error) {
+	return s.ExportsWhere(ctx, p, ExportFilter{State: state, Limit: limit})
+}
+
+// ExportsWhere lists the exports the caller may see that match f (its
+// state, series and ready-since fields; the partner scope is the
+// caller's), newest first.
+func (s *Service) ExportsWhere(ctx context.Context, p Principal, f ExportFilter) ([]*Export, error) {
 	partnerID, all := p.PartnerScope()
 	if !all && partnerID == "" {
 		return nil, nil
 	}
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 1000
 	}
-	return s.Store.Exports(ctx, ExportFilter{PartnerID: partnerID, AllPartners: all, State: state, Limit: limit})
+	f.PartnerID, f.AllPartners = partnerID, all
+	return s.Store.Exports(ctx, f)
 }
 
 // Approve records a reviewer's approval and enqueues the build. Only
 // reviewers and admins may approve, never the principal who submitted the
 // request (EFORBIDDEN); ECONFLICT if the export is not awaiting review.
-func (s *Service) Approve(ctx context.Context, p Principal, id string) (*Export, error) {
-	return s.decide(ctx, p, id, true, "")
+func (s *Service) Approve(ctx context.Context, p Principal, id, note string) (*Export, error) {
+	return s.decide(ctx, p, id, true, strings.TrimSpace(note))
 }
 
 // Reject records a reviewer's rejection with a required reason.
@@ -348,6 +359,11 @@ func (s *Service) CreatePartner(ctx context.Context, p Principal, partner Partne
 	if partner.DUA.L < 0 {
 		return nil, Errorf(EINVALID, "dua.l: must not be negative")
 	}
+	if partner.AgeRecipient = strings.TrimSpace(partner.AgeRecipient); partner.AgeRecipient != "" {
+		if _, err := ParseAgeRecipient(partner.AgeRecipient); err != nil {
+			return nil, err
+		}
+	}
 	if s.Source != nil {
 		all, err := s.Source.Courses(ctx, partner.Courses)
 		if err != nil {
@@ -440,4 +456,32 @@ func validID(s string) bool {
 		}
 	}
 	return true
+}
+
+// validateRecurrence checks schedule and mode: incremental runs need a
+// schedule, tables with an event time (the watermark applies to it), and
+// no shifted dates (a shifted date could cross the watermark).
+func validateRecurrence(req *Request) error {
+	switch req.Schedule {
+	case "", ScheduleDaily, ScheduleWeekly:
+	default:
+		return Errorf(EINVALID, "schedule: must be daily or weekly")
+	}
+	switch req.Mode {
+	case "":
+		req.Mode = ModeFull
+	case ModeFull:
+	case ModeIncremental:
+		if req.Schedule == "" {
+			return Errorf(EINVALID, "mode: incremental needs a schedule (daily or weekly)")
+		}
+		for i, name := range req.Tables {
+			if t, ok := SourceTable(name); ok && t.TimeColumn == "" {
+				return Errorf(EINVALID, "tables[%d]: %s has no event time for an incremental watermark; request it in a full export", i, name)
+			}
+		}
+	default:
+		return Errorf(EINVALID, "mode: must be full or incremental")
+	}
+	return nil
 }

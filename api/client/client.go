@@ -108,16 +108,55 @@ func (c *Client) Export(ctx context.Context, id string) (*api.Export, error) {
 	return &out, c.do(ctx, http.MethodGet, "/v1/exports/"+url.PathEscape(id), nil, &out)
 }
 
-// Exports lists exports the token may see.
+// Exports lists exports the token may see, newest first.
 func (c *Client) Exports(ctx context.Context) ([]api.Export, error) {
+	return c.ExportsIn(ctx, "")
+}
+
+// ExportsIn lists exports in one state ("" for any), newest first.
+func (c *Client) ExportsIn(ctx context.Context, state api.State) ([]api.Export, error) {
+	path := "/v1/exports?limit=1000"
+	if state != "" {
+		path += "&state=" + url.QueryEscape(string(state))
+	}
 	var out api.ExportList
-	return out.Exports, c.do(ctx, http.MethodGet, "/v1/exports", nil, &out)
+	return out.Exports, c.do(ctx, http.MethodGet, path, nil, &out)
+}
+
+// ExportsReadySince lists the exports that became ready after since (all
+// ready ones for a zero since), in one series if series is not "", newest
+// first: what a pipeline has not fetched yet.
+func (c *Client) ExportsReadySince(ctx context.Context, since time.Time, series string) ([]api.Export, error) {
+	q := url.Values{"limit": {"1000"}, "state": {string(api.StateReady)}}
+	if !since.IsZero() {
+		q.Set("since", since.UTC().Format(time.RFC3339Nano))
+	}
+	if series != "" {
+		q.Set("series", series)
+	}
+	var out api.ExportList
+	return out.Exports, c.do(ctx, http.MethodGet, "/v1/exports?"+q.Encode(), nil, &out)
+}
+
+// Cancel withdraws a request (the requesting researcher's token).
+func (c *Client) Cancel(ctx context.Context, id string) (*api.Export, error) {
+	var out api.Export
+	return &out, c.do(ctx, http.MethodPost, "/v1/exports/"+url.PathEscape(id)+"/cancel", nil, &out)
 }
 
 // Approve approves an export (reviewer token).
 func (c *Client) Approve(ctx context.Context, id string) (*api.Export, error) {
+	return c.ApproveNote(ctx, id, "")
+}
+
+// ApproveNote approves an export with a note for the record.
+func (c *Client) ApproveNote(ctx context.Context, id, note string) (*api.Export, error) {
+	var body any
+	if note != "" {
+		body = api.Approval{Note: &note}
+	}
 	var out api.Export
-	return &out, c.do(ctx, http.MethodPost, "/v1/exports/"+url.PathEscape(id)+"/approve", nil, &out)
+	return &out, c.do(ctx, http.MethodPost, "/v1/exports/"+url.PathEscape(id)+"/approve", body, &out)
 }
 
 // Reject rejects an export with a reason (reviewer token).
@@ -162,6 +201,33 @@ func (c *Client) WaitReady(ctx context.Context, id string, every time.Duration, 
 		case <-t.C:
 		}
 	}
+}
+
+// OpenFile starts the download of a file of a ready export from byte
+// offset (0 for all of it). From an offset it sends If-Range with the
+// file's ETag, so a file that changed comes back whole (200) instead of
+// as a range (206). The caller closes the body.
+func (c *Client) OpenFile(ctx context.Context, id, name string, offset int64, etag string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/exports/"+url.PathEscape(id)+"/files/"+url.PathEscape(name), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if offset > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+		if etag != "" {
+			req.Header.Set("If-Range", `"`+etag+`"`)
+		}
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
+		defer resp.Body.Close()
+		return nil, readError(resp)
+	}
+	return resp, nil
 }
 
 // Download writes a file of a ready export to w and checks its SHA-256

@@ -26,9 +26,9 @@ func withMeta(cmd *cobra.Command, g *globalFlags, fn func(db *metasqlite.DB) err
 func newPartnerCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "partner", Short: "Manage content partners and their data-use agreements"}
 	var (
-		id, name, source, ref, ends, starts  string
-		courses, tables, linkage, recipients []string
-		freeText, sensitive                  bool
+		id, name, source, ref, ends, starts, ageRecipient string
+		courses, tables, linkage, recipients              []string
+		freeText, sensitive                               bool
 	)
 	add := &cobra.Command{
 		Use:   "add",
@@ -70,6 +70,7 @@ course the source database lists under its id.`,
 					p.DUA.AllowedLinkage = append(p.DUA.AllowedLinkage, export.Linkage(l))
 				}
 				p.DUA.Recipients = recipients
+				p.AgeRecipient = ageRecipient
 				out, err := svc.CreatePartner(cmd.Context(), localAdmin, p)
 				if err != nil {
 					return err
@@ -91,6 +92,7 @@ course the source database lists under its id.`,
 	f.StringVar(&ends, "dua-ends", "", "last day the agreement covers (YYYY-MM-DD)")
 	f.StringVar(&starts, "dua-starts", "", "first day the agreement covers (YYYY-MM-DD)")
 	f.StringSliceVar(&linkage, "linkage", nil, "linkage scopes the agreement allows: partner, request (default: both)")
+	f.StringVar(&ageRecipient, "age-recipient", "", "age X25519 recipient (age1...): the partner's exports are stored and served encrypted to it")
 	f.StringSliceVar(&recipients, "recipients", nil, "names of the people who may receive data (default: any researcher of the partner)")
 	_ = add.MarkFlagRequired("id")
 	_ = add.MarkFlagRequired("name")

@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/rexport/rexport/api"
+	"github.com/rexport/rexport/console"
 	"github.com/rexport/rexport/deidentify"
 	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/export/parquet"
 	metasqlite "github.com/rexport/rexport/export/sqlite"
+	"github.com/rexport/rexport/metrics"
 	srcsqlite "github.com/rexport/rexport/source/sqlite"
 )
 
@@ -35,6 +37,7 @@ type app struct {
 	runner  *export.Runner
 	svc     *export.Service
 	opts    appOptions
+	metrics *metrics.Metrics
 }
 
 type appOptions struct {
@@ -49,6 +52,11 @@ type appOptions struct {
 	MaxBuildsPerPartner int
 	DailyRequests       int
 	TrustedProxies      []*net.IPNet
+	// SecureCookies marks console cookies Secure (behind HTTPS).
+	SecureCookies bool
+	// ResponseCheck, if set, is told of every API response that breaks the
+	// OpenAPI contract (tests).
+	ResponseCheck func(r *http.Request, status int, err error)
 }
 
 // linkKeyID names the key that signs download links; a new id (and so a
@@ -101,6 +109,14 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 		Log: o.Log,
 	}
 	a.runner.MaxBuildsPerPartner = o.MaxBuildsPerPartner
+	a.metrics = metrics.New(func() float64 {
+		n, err := a.meta.QueueDepth(context.Background())
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	a.runner.Observer = a.metrics
 	a.svc = &export.Service{Store: a.meta, Source: a.source, NewID: func() string { return export.NewID("exp_") },
 		Links:         export.LinkSigner{KeyID: linkKeyID, Key: a.master.DeriveKey("download links " + linkKeyID)},
 		DailyRequests: o.DailyRequests}
@@ -108,10 +124,19 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 	a.queue, err = metasqlite.NewQueue(ctx, a.meta, metasqlite.QueueConfig{
 		Workers: o.Workers,
 		Build:   a.runner.Run,
+		// The hourly maintenance job: retention, then the runs of
+		// recurring requests that are due.
 		Sweep: func(ctx context.Context) error {
 			n, err := a.runner.Sweep(ctx, time.Now())
 			if n > 0 {
 				o.Log.Info("retention: removed expired export files", "exports", n)
+			}
+			if err != nil {
+				return err
+			}
+			runs, err := a.runner.Recur(ctx, time.Now(), a.svc.NewID)
+			for _, e := range runs {
+				o.Log.Info("recurring request: run filed", "series", e.SeriesID, "run", e.Run, "export", e.ID)
 			}
 			return err
 		},
@@ -128,8 +153,10 @@ func parquetEncoder(w io.Writer, cols []export.Column, meta map[string]string) (
 	return parquet.NewWriter(w, cols, parquet.Options{KeyValueMetadata: meta})
 }
 
+// handler is everything the server serves: the API, the review console
+// under /console/ and the metrics at /metrics.
 func (a *app) handler() (http.Handler, error) {
-	return api.NewHandler(api.Config{
+	apiHandler, err := api.NewHandler(api.Config{
 		Service:        a.svc,
 		Store:          a.meta,
 		Files:          a.runner,
@@ -137,11 +164,43 @@ func (a *app) handler() (http.Handler, error) {
 		Log:            a.log,
 		RateLimit:      a.opts.RateLimit,
 		TrustedProxies: a.opts.TrustedProxies,
-		Health: func(ctx context.Context) error {
-			_, err := a.meta.KeyVersion(ctx)
-			return err
-		},
+		Metrics:        a.metrics,
+		Ready:          a.ready,
 	})
+	if err != nil {
+		return nil, err
+	}
+	if a.opts.ResponseCheck != nil {
+		if apiHandler, err = api.CheckResponses(apiHandler, a.opts.ResponseCheck); err != nil {
+			return nil, err
+		}
+	}
+	consoleHandler, err := console.New(console.Config{Service: a.svc, Store: a.meta, Preview: a.runner, Log: a.log,
+		SecureCookies: a.opts.SecureCookies})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", apiHandler)
+	mux.Handle("/console/", consoleHandler)
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	return mux, nil
+}
+
+// ready checks the metadata database and the exports directory.
+func (a *app) ready(ctx context.Context) error {
+	if err := a.meta.Ready(ctx); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(a.runner.Dir, 0o750); err != nil {
+		return fmt.Errorf("files store: %w", err)
+	}
+	f, err := os.CreateTemp(a.runner.Dir, ".ready-*")
+	if err != nil {
+		return fmt.Errorf("files store: %w", err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // ensureAdmin creates the first admin principal if there is none and

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,22 +58,47 @@ var (
 const e2eLearners = 800
 
 // TestMain stops the shared service after the tests and removes its data
-// (databases, master key, export files).
+// (databases, master key, export files). It also fails the run if any
+// response of any test service broke the OpenAPI contract: every service
+// the tests start checks each of its responses against the spec.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if env := e2eEnv; env != nil {
-		if env.srv != nil {
-			env.app.shutdown(env.srv)
-		}
-		if env.app != nil {
-			env.app.Close()
-		}
-		if env.source != nil {
-			env.source.Close()
-		}
+		env.stop()
 		os.RemoveAll(env.dir)
 	}
+	contract.mu.Lock()
+	if len(contract.broken) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: %d of %d responses broke the OpenAPI contract:\n", len(contract.broken), contract.checked.Load())
+		for _, b := range contract.broken {
+			fmt.Fprintln(os.Stderr, "  "+b)
+		}
+		code = 1
+	} else {
+		fmt.Fprintf(os.Stderr, "contract: %d responses checked against api/openapi.yaml, all valid\n", contract.checked.Load())
+	}
+	contract.mu.Unlock()
 	os.Exit(code)
+}
+
+// contract collects the responses of the test services that break the
+// OpenAPI spec (see appOptions.ResponseCheck).
+var contract struct {
+	mu      sync.Mutex
+	broken  []string
+	checked atomic.Int64
+}
+
+func checkResponse(r *http.Request, status int, err error) {
+	contract.checked.Add(1)
+	if err == nil {
+		return
+	}
+	contract.mu.Lock()
+	defer contract.mu.Unlock()
+	if len(contract.broken) < 50 {
+		contract.broken = append(contract.broken, fmt.Sprintf("%s %s -> %d: %v", r.Method, r.URL.Path, status, err))
+	}
 }
 
 // setupE2E starts the service once per test binary through the same
@@ -92,17 +118,31 @@ func newE2E() (*e2e, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &e2e{dir: dir, researchers: map[string]*client.Client{}}
 	srcPath := filepath.Join(dir, "source.db")
 	if err := writeFixturesDB(ctx, fixtures.Config{Learners: e2eLearners, Seed: 7}, srcPath, nil); err != nil {
-		return env, err
+		return &e2e{dir: dir}, err
 	}
+	return startService(ctx, dir, srcPath, appOptions{})
+}
+
+// startService starts a service over the source database at srcPath with
+// its data under dir, through the same wiring as `rexport serve`, on
+// 127.0.0.1:0; registers the source's first two partners (the second's
+// agreement leaves out forum posts and free text), a researcher of each
+// and two reviewers. o may set the logger; the rest is the tests'. The
+// caller stops it with stop, also on error.
+func startService(ctx context.Context, dir, srcPath string, o appOptions) (*e2e, error) {
+	env := &e2e{dir: dir, researchers: map[string]*client.Client{}}
+	var err error
 	if env.source, err = sql.Open("sqlite", "file:"+srcPath+"?mode=ro"); err != nil {
 		return env, err
 	}
-	env.app, err = openApp(ctx, appOptions{DataDir: filepath.Join(dir, "data"), SourcePath: srcPath, Workers: 2, PollInterval: 50 * time.Millisecond,
-		// The tests fire requests faster than any client should.
-		RateLimit: api.RateLimit{PerSecond: 10000, Burst: 10000}})
+	o.DataDir, o.SourcePath, o.Workers, o.PollInterval = filepath.Join(dir, "data"), srcPath, 2, 50*time.Millisecond
+	// The tests fire requests faster, and file more of them, than any
+	// client should.
+	o.RateLimit, o.DailyRequests = api.RateLimit{PerSecond: 10000, Burst: 10000}, 100000
+	o.ResponseCheck = checkResponse
+	env.app, err = openApp(ctx, o)
 	if err != nil {
 		return env, err
 	}
@@ -161,6 +201,42 @@ func newE2E() (*e2e, error) {
 	}
 	env.reviewer2, env.reviewer2ID = client.New(srv.URL, rev2.Token), rev2.PrincipalId
 	return env, nil
+}
+
+// stop shuts the service down and closes its databases (not its
+// directory, which belongs to the caller).
+func (env *e2e) stop() {
+	if env.srv != nil {
+		env.app.shutdown(env.srv)
+	}
+	if env.app != nil {
+		env.app.Close()
+	}
+	if env.source != nil {
+		env.source.Close()
+	}
+}
+
+// newInstance starts a service of its own, for a test that changes the
+// source data or needs its own logs, over a copy of the shared fixtures.
+func newInstance(t *testing.T, o appOptions) *e2e {
+	t.Helper()
+	shared := setupE2E(t)
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(shared.dir, "source.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcPath := filepath.Join(dir, "source.db")
+	if err := os.WriteFile(srcPath, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env, err := startService(context.Background(), dir, srcPath, o)
+	t.Cleanup(env.stop)
+	if err != nil {
+		t.Fatalf("starting a service: %v", err)
+	}
+	return env
 }
 
 func allAPITables() []api.Table {
@@ -225,29 +301,47 @@ func approve(t *testing.T, env *e2e, id string, freeText bool) {
 	}
 }
 
-// buildExport submits, approves, waits for and downloads an export.
+// buildExport submits, approves, waits for and downloads an export of all
+// the partner's courses.
 func buildExport(t *testing.T, env *e2e, partner string, tables []api.Table, freeText bool) *builtExport {
+	t.Helper()
+	return buildRequest(t, env, partner, api.ExportRequest{
+		Title: "e2e " + partner, Purpose: "end-to-end test", Courses: partnerCourses(t, env, partner), Tables: tables,
+		IncludeFreeText: &freeText, IncludeSensitive: &freeText,
+	})
+}
+
+// buildRequest submits req as the partner's researcher, approves it,
+// waits for it and downloads it.
+func buildRequest(t *testing.T, env *e2e, partner string, req api.ExportRequest) *builtExport {
 	t.Helper()
 	ctx := context.Background()
 	rc := env.researchers[partner]
-	courses := partnerCourses(t, env, partner)
-	e, err := rc.CreateExport(ctx, api.ExportRequest{
-		Title: "e2e " + partner, Purpose: "end-to-end test", Courses: courses, Tables: tables,
-		IncludeFreeText: &freeText, IncludeSensitive: &freeText,
-	})
+	courses := req.Courses
+	e, err := rc.CreateExport(ctx, req)
 	if err != nil {
 		t.Fatalf("CreateExport: %v", err)
 	}
 	if e.State != api.StateSubmitted {
 		t.Fatalf("new export state = %s, want submitted", e.State)
 	}
-	approve(t, env, e.Id, freeText)
+	approve(t, env, e.Id, e.ApprovalsRequired == 2)
+	return fetchExport(t, env, partner, e.Id, courses)
+}
+
+// fetchExport waits for an export to be ready and downloads it, reading
+// every table with arrow-go.
+func fetchExport(t *testing.T, env *e2e, partner, id string, courses []string) *builtExport {
+	t.Helper()
+	ctx := context.Background()
+	rc := env.researchers[partner]
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	ready, err := rc.WaitReady(wctx, e.Id, 50*time.Millisecond, nil)
+	ready, err := rc.WaitReady(wctx, id, 50*time.Millisecond, nil)
 	if err != nil {
 		t.Fatalf("WaitReady: %v", err)
 	}
+	e := ready
 	raw, err := rc.Manifest(ctx, e.Id)
 	if err != nil {
 		t.Fatalf("Manifest: %v", err)
@@ -759,8 +853,12 @@ func (m *matcher) find(text string) (string, string, bool) {
 			if !strings.HasPrefix(text[i:], n) {
 				continue
 			}
-			// A postal code counts as a word, not inside a longer number.
-			if m.kind[n] == "postal_code" && (i > 0 && isAlnumByte(text[i-1]) || i+len(n) < len(text) && isAlnumByte(text[i+len(n)])) {
+			// A postal code or a username counts as a word: not inside a
+			// longer number, nor inside a pseudonym's random base32 (a
+			// 5-letter username turns up in one of tens of thousands of
+			// pseudonyms by chance).
+			if (m.kind[n] == "postal_code" || m.kind[n] == "username") &&
+				(i > 0 && isAlnumByte(text[i-1]) || i+len(n) < len(text) && isAlnumByte(text[i+len(n)])) {
 				continue
 			}
 			return n, m.kind[n], true

@@ -40,6 +40,8 @@ func userMessage(err error) string {
 type globalFlags struct {
 	dataDir  string
 	logLevel string
+	// logFormat is json (structured, the default) or text.
+	logFormat string
 }
 
 func newRootCmd() *cobra.Command {
@@ -53,6 +55,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.dataDir, "data", envOr("REXPORT_DATA", "./rexport-data"), "data directory: metadata DB, export files, master key (env REXPORT_DATA)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("REXPORT_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env REXPORT_LOG_LEVEL)")
+	root.PersistentFlags().StringVar(&g.logFormat, "log-format", envOr("REXPORT_LOG_FORMAT", "json"), "log format: json or text (env REXPORT_LOG_FORMAT)")
 	root.AddCommand(
 		newServeCmd(g),
 		newDemoCmd(g),
@@ -64,6 +67,9 @@ func newRootCmd() *cobra.Command {
 		newKeysCmd(g),
 		newAuditCmd(g),
 		newScrubCmd(),
+		newRequestCmd(),
+		newReviewCmd(),
+		newPullCmd(),
 	)
 	return root
 }
@@ -80,5 +86,9 @@ func (g *globalFlags) logger() *slog.Logger {
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	if g.logFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }

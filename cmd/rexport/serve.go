@@ -98,6 +98,7 @@ func (l *limitFlags) flags(cmd *cobra.Command) {
 	f.IntVar(&l.opts.RateLimit.Burst, "burst", api.DefaultRateLimit.Burst, "requests a token may make at once before --rate applies")
 	f.IntVar(&l.opts.MaxBuildsPerPartner, "max-builds-per-partner", 2, "builds one partner may have running at once (0: no cap)")
 	f.IntVar(&l.opts.DailyRequests, "daily-requests", export.DefaultDailyRequests, "requests one partner may file in 24 hours")
+	f.BoolVar(&l.opts.SecureCookies, "secure-cookies", false, "mark the review console's cookies Secure (set it when served over HTTPS)")
 	f.StringSliceVar(&l.proxies, "trusted-proxies", nil, "CIDR ranges of reverse proxies whose X-Forwarded-For names the client (default: none; the connection's address is the client's)")
 }
 

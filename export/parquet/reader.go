@@ -407,30 +407,44 @@ func (r *Reader) fill() error {
 // next ReadRows, which may reuse the memory the row's values point to.
 func (r *Reader) convert(prow pq.Row) (export.Row, error) {
 	row := make(export.Row, len(r.cols))
+	err := r.walk(prow, func(i int, v pq.Value) error {
+		if v.IsNull() {
+			return nil
+		}
+		x, err := r.convs[i](v)
+		row[i] = x
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return row, nil
+}
+
+// walk checks one row read from the file, value by value, and calls f
+// with the column index of each value, null or not; an error of f is
+// returned naming the row and column.
+func (r *Reader) walk(prow pq.Row, f func(int, pq.Value) error) error {
 	seen := 0
 	for _, v := range prow {
+		// parquet-go gives the values of a flat row in column order.
 		i := v.Column()
-		if i < 0 || i >= len(r.cols) || v.RepetitionLevel() != 0 {
-			return nil, fmt.Errorf("parquet: row %d: unexpected value for column index %d", r.read, i)
+		if i != seen || i >= len(r.cols) || v.RepetitionLevel() != 0 {
+			return fmt.Errorf("parquet: row %d: unexpected value for column index %d", r.read, i)
 		}
 		c := r.cols[i]
 		seen++
-		if v.IsNull() {
-			if !c.Nullable {
-				return nil, fmt.Errorf("parquet: row %d: column %q: null in a required column", r.read, c.Name)
-			}
-			continue
+		if v.IsNull() && !c.Nullable {
+			return fmt.Errorf("parquet: row %d: column %q: null in a required column", r.read, c.Name)
 		}
-		x, err := r.convs[i](v)
-		if err != nil {
-			return nil, fmt.Errorf("parquet: row %d: column %q: %w", r.read, c.Name, err)
+		if err := f(i, v); err != nil {
+			return fmt.Errorf("parquet: row %d: column %q: %w", r.read, c.Name, err)
 		}
-		row[i] = x
 	}
 	if seen != len(r.cols) {
-		return nil, fmt.Errorf("parquet: row %d: got %d values, want %d", r.read, seen, len(r.cols))
+		return fmt.Errorf("parquet: row %d: got %d values, want %d", r.read, seen, len(r.cols))
 	}
-	return row, nil
+	return nil
 }
 
 // Close releases the row group being read. It does not close the

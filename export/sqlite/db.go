@@ -150,3 +150,28 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// Ready reports whether the database answers and every embedded migration
+// has been applied (a newer binary against an older database is not ready
+// until it migrates).
+func (db *DB) Ready(ctx context.Context) error {
+	names, err := fs.Glob(migrationsFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return fmt.Errorf("metadata database: %w", err)
+	}
+	if n != len(names) {
+		return fmt.Errorf("metadata database: %d of %d migrations applied", n, len(names))
+	}
+	return nil
+}
+
+// QueueDepth counts the exports queued or building.
+func (db *DB) QueueDepth(ctx context.Context) (int, error) {
+	var n int
+	err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM exports WHERE state IN ('queued', 'building')`).Scan(&n)
+	return n, err
+}

@@ -30,15 +30,15 @@ func (db *DB) CreateExport(ctx context.Context, e *export.Export) (err error) {
 	})
 }
 
-const exportColumns = `id, partner_id, requested_by, request_json, state, key_version, rows_written, rows_estimated, files_json, error, created_at, updated_at, ready_at, expires_at, generation, files_deleted_at`
+const exportColumns = `id, partner_id, requested_by, request_json, state, key_version, rows_written, rows_estimated, files_json, error, created_at, updated_at, ready_at, expires_at, generation, files_deleted_at, series_id, run, window_from, window_to`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanExport(s scanner) (*export.Export, error) {
 	var e export.Export
-	var req, state, files, created, updated, ready, expires, deleted string
+	var req, state, files, created, updated, ready, expires, deleted, wfrom, wto string
 	if err := s.Scan(&e.ID, &e.PartnerID, &e.RequestedBy, &req, &state, &e.KeyVersion, &e.Progress.RowsWritten, &e.Progress.RowsEstimated,
-		&files, &e.Error, &created, &updated, &ready, &expires, &e.Generation, &deleted); err != nil {
+		&files, &e.Error, &created, &updated, &ready, &expires, &e.Generation, &deleted, &e.SeriesID, &e.Run, &wfrom, &wto); err != nil {
 		return nil, err
 	}
 	e.State = export.State(state)
@@ -62,6 +62,12 @@ func scanExport(s scanner) (*export.Export, error) {
 		return nil, err
 	}
 	if e.FilesDeletedAt, err = parseTime(deleted); err != nil {
+		return nil, err
+	}
+	if e.WindowFrom, err = parseTime(wfrom); err != nil {
+		return nil, err
+	}
+	if e.WindowTo, err = parseTime(wto); err != nil {
 		return nil, err
 	}
 	return &e, nil
@@ -111,9 +117,11 @@ func (db *DB) Exports(ctx context.Context, f export.ExportFilter) (_ []*export.E
 		return nil, nil
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT `+exportColumns+` FROM exports
-		WHERE (? OR partner_id = ?) AND (? = '' OR state = ?)
+		WHERE (? OR partner_id = ?) AND (? = '' OR state = ?) AND (? = '' OR series_id = ?) AND (NOT ? OR series_id != '')
+			AND (? = '' OR (ready_at != '' AND ready_at > ?))
 		ORDER BY created_at DESC, id DESC LIMIT ?`,
-		f.AllPartners, f.PartnerID, string(f.State), string(f.State), f.Limit)
+		f.AllPartners, f.PartnerID, string(f.State), string(f.State), f.SeriesID, f.SeriesID, f.Recurring,
+		formatTime(f.ReadySince), formatTime(f.ReadySince), f.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +190,9 @@ func (db *DB) Decide(ctx context.Context, id string, d export.Decision, required
 			return err
 		}
 		entry.Action, entry.Detail = "export.approve", fmt.Sprintf("approvals=%d/%d", approvals, required)
+		if d.Reason != "" {
+			entry.Detail += " note=" + d.Reason
+		}
 		if err := db.audit(ctx, tx, entry); err != nil {
 			return err
 		}
@@ -194,6 +205,9 @@ func (db *DB) Decide(ctx context.Context, id string, d export.Decision, required
 			return err
 		}
 		if err := db.setState(ctx, tx, id, export.StateApproved, d.At, `key_version = ?`, keyVersion); err != nil {
+			return err
+		}
+		if err := db.startSeries(ctx, tx, id, d.At); err != nil {
 			return err
 		}
 		return db.queue(ctx, tx, id, partnerID, "system", fmt.Sprintf("key_version=%d", keyVersion))
@@ -410,4 +424,66 @@ func (db *DB) MarkFilesDeleted(ctx context.Context, id string, at time.Time) (er
 		}
 		return db.audit(ctx, tx, export.AuditEntry{At: at, PrincipalID: "system", Action: "export.files.delete", ExportID: id, PartnerID: partnerID})
 	})
+}
+
+// startSeries makes an approved recurring request the first run of its
+// series, covering the request's window up to now (its watermark).
+func (db *DB) startSeries(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {
+	var raw string
+	if err := tx.QueryRowContext(ctx, `SELECT request_json FROM exports WHERE id = ?`, id).Scan(&raw); err != nil {
+		return err
+	}
+	var req export.Request
+	if err := json.Unmarshal([]byte(raw), &req); err != nil {
+		return err
+	}
+	if req.Schedule == "" {
+		return nil
+	}
+	to := now
+	if !req.To.IsZero() && req.To.Before(to) {
+		to = req.To
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE exports SET series_id = id, run = 1, window_from = ?, window_to = ? WHERE id = ?`,
+		formatTime(req.From), formatTime(to), id)
+	return err
+}
+
+// CreateRun implements export.Store.
+func (db *DB) CreateRun(ctx context.Context, prev *export.Export, id string, to time.Time) (_ *export.Export, err error) {
+	defer export.Wrap(&err, "DB.CreateRun(%s)", prev.SeriesID)
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		now := db.now()
+		req, err := json.Marshal(prev.Request)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO exports (id, partner_id, requested_by, request_json, state, key_version, created_at, updated_at, series_id, run, window_from, window_to)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, prev.PartnerID, prev.RequestedBy, string(req), string(export.StateSubmitted), prev.KeyVersion, formatTime(now), formatTime(now),
+			prev.SeriesID, prev.Run+1, formatTime(prev.WindowTo), formatTime(to)); err != nil {
+			if isUniqueViolation(err) {
+				return export.Errorf(export.ECONFLICT, "run %d of series %s exists already", prev.Run+1, prev.SeriesID)
+			}
+			return err
+		}
+		// The series' approvals carry over to each run: the reviewers
+		// approved the recurring request, not one run of it.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (export_id, reviewer_id, approved, reason, at)
+			SELECT ?, reviewer_id, approved, reason, at FROM decisions WHERE export_id = ? AND approved = 1`, id, prev.SeriesID); err != nil {
+			return err
+		}
+		if err := db.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: "export.recur", ExportID: id, PartnerID: prev.PartnerID,
+			Detail: fmt.Sprintf("series=%s run=%d window=%s..%s", prev.SeriesID, prev.Run+1, formatTime(prev.WindowTo), formatTime(to))}); err != nil {
+			return err
+		}
+		if err := db.setState(ctx, tx, id, export.StateApproved, now, ""); err != nil {
+			return err
+		}
+		return db.queue(ctx, tx, id, prev.PartnerID, "system", "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.Export(ctx, id, "", true)
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rexport/rexport/export"
 )
@@ -34,8 +35,8 @@ func (db *DB) CreatePartner(ctx context.Context, p export.Partner, by string) (e
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO partners (id, name, dua_json, created_at) VALUES (?, ?, ?, ?)`,
-			p.ID, p.Name, string(dua), formatTime(db.now())); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO partners (id, name, dua_json, created_at, age_recipient) VALUES (?, ?, ?, ?, ?)`,
+			p.ID, p.Name, string(dua), formatTime(db.now()), p.AgeRecipient); err != nil {
 			if isUniqueViolation(err) {
 				return export.Errorf(export.ECONFLICT, "partner %s already exists", p.ID)
 			}
@@ -49,8 +50,11 @@ func (db *DB) CreatePartner(ctx context.Context, p export.Partner, by string) (e
 				return err
 			}
 		}
-		return db.audit(ctx, tx, export.AuditEntry{PrincipalID: by, Action: "partner.create", PartnerID: p.ID,
-			Detail: "courses=" + strings.Join(p.Courses, ",") + " dua=" + string(dua)})
+		detail := "courses=" + strings.Join(p.Courses, ",") + " dua=" + string(dua)
+		if p.AgeRecipient != "" {
+			detail += " age_recipient=" + p.AgeRecipient
+		}
+		return db.audit(ctx, tx, export.AuditEntry{PrincipalID: by, Action: "partner.create", PartnerID: p.ID, Detail: detail})
 	})
 }
 
@@ -74,7 +78,7 @@ func (db *DB) Partners(ctx context.Context) (_ []export.Partner, err error) {
 }
 
 func (db *DB) partners(ctx context.Context, where string, args ...any) ([]export.Partner, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, name, dua_json, created_at FROM partners `+where+` ORDER BY id`, args...)
+	rows, err := db.db.QueryContext(ctx, `SELECT id, name, dua_json, created_at, age_recipient FROM partners `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +86,7 @@ func (db *DB) partners(ctx context.Context, where string, args ...any) ([]export
 	for rows.Next() {
 		var p export.Partner
 		var dua, created string
-		if err := rows.Scan(&p.ID, &p.Name, &dua, &created); err != nil {
+		if err := rows.Scan(&p.ID, &p.Name, &dua, &created, &p.AgeRecipient); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -282,7 +286,17 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, e export.AuditEntry) error 
 // previous hash and the entry's fields, JSON-encoded so no two different
 // entries encode alike.
 func AuditHash(prev, at string, e export.AuditEntry) string {
-	b, _ := json.Marshal([]string{prev, at, e.PrincipalID, e.Action, e.ExportID, e.PartnerID, e.Detail})
+	fields := []any{prev, at, e.PrincipalID, e.Action, e.ExportID, e.PartnerID, e.Detail}
+	for i, f := range fields {
+		// JSON writes every byte that is not UTF-8 as U+FFFD, so fields
+		// that differ only in such bytes would encode alike: those are
+		// encoded as their bytes instead, in an object no string encodes
+		// as. Valid fields keep the encoding they always had.
+		if s := f.(string); !utf8.ValidString(s) {
+			fields[i] = map[string][]byte{"bytes": []byte(s)}
+		}
+	}
+	b, _ := json.Marshal(fields)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -374,8 +388,12 @@ type rawAudit struct {
 
 // verifyChain checks entries in id order against the chain and the head.
 func verifyChain(log []rawAudit, headID int64, headHash string) *AuditProblem {
-	var prevID int64
-	prev := ""
+	return verifyChainFrom(0, "", log, headID, headHash)
+}
+
+// verifyChainFrom checks log as the continuation of a chain whose last
+// entry had id prevID and hash prev (0 and "" for the whole log).
+func verifyChainFrom(prevID int64, prev string, log []rawAudit, headID int64, headHash string) *AuditProblem {
 	for _, e := range log {
 		switch {
 		case e.ID != prevID+1:
