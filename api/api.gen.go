@@ -748,6 +748,9 @@ type ServerInterface interface {
 	// CreatePartner Register a content partner and its data-use agreement (admins).
 	// (POST /v1/partners)
 	CreatePartner(ctx *echo.Context) error
+	// GetSample A small synthetic export, zipped (any token).
+	// (GET /v1/sample)
+	GetSample(ctx *echo.Context) error
 	// ListTokens List principals and their tokens' state (admins). Tokens themselves are never shown again.
 	// (GET /v1/tokens)
 	ListTokens(ctx *echo.Context) error
@@ -1128,6 +1131,15 @@ func (w *ServerInterfaceWrapper) CreatePartner(ctx *echo.Context) error {
 	return err
 }
 
+// GetSample converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSample(ctx *echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSample(ctx)
+	return err
+}
+
 // ListTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTokens(ctx *echo.Context) error {
 	var err error
@@ -1212,6 +1224,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReady, options.OperationMiddlewares["getReady"]...)
 	router.GET(options.BaseURL+"/v1/openapi.yaml", wrapper.GetOpenAPI, options.OperationMiddlewares["getOpenAPI"]...)
+	router.GET(options.BaseURL+"/v1/sample", wrapper.GetSample, options.OperationMiddlewares["getSample"]...)
 	router.GET(options.BaseURL+"/v1/partners", wrapper.ListPartners, options.OperationMiddlewares["listPartners"]...)
 	router.POST(options.BaseURL+"/v1/partners", wrapper.CreatePartner, options.OperationMiddlewares["createPartner"]...)
 	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
@@ -3353,6 +3366,95 @@ func (response CreatePartner500JSONResponse) VisitCreatePartnerResponse(w http.R
 	return err
 }
 
+type GetSampleRequestObject struct {
+}
+
+type GetSampleResponseObject interface {
+	VisitGetSampleResponse(w http.ResponseWriter) error
+}
+
+type GetSample200ApplicationzipResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetSample200ApplicationzipResponse) VisitGetSampleResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/zip")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetSample206ApplicationzipResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetSample206ApplicationzipResponse) VisitGetSampleResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/zip")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetSample401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetSample401JSONResponse) VisitGetSampleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSample429JSONResponse Error
+
+func (response GetSample429JSONResponse) VisitGetSampleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSample500JSONResponse Error
+
+func (response GetSample500JSONResponse) VisitGetSampleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTokensRequestObject struct {
 }
 
@@ -3726,6 +3828,9 @@ type StrictServerInterface interface {
 	// CreatePartner Register a content partner and its data-use agreement (admins).
 	// (POST /v1/partners)
 	CreatePartner(ctx context.Context, request CreatePartnerRequestObject) (CreatePartnerResponseObject, error)
+	// GetSample A small synthetic export, zipped (any token).
+	// (GET /v1/sample)
+	GetSample(ctx context.Context, request GetSampleRequestObject) (GetSampleResponseObject, error)
 	// ListTokens List principals and their tokens' state (admins). Tokens themselves are never shown again.
 	// (GET /v1/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -4385,6 +4490,29 @@ func (sh *strictHandler) CreatePartner(ctx *echo.Context) error {
 	return nil
 }
 
+// GetSample operation middleware
+func (sh *strictHandler) GetSample(ctx *echo.Context) error {
+	var request GetSampleRequestObject
+
+	handler := func(ctx *echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSample(ctx.Request().Context(), request.(GetSampleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSample")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSampleResponseObject); ok {
+		return validResponse.VisitGetSampleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListTokens operation middleware
 func (sh *strictHandler) ListTokens(ctx *echo.Context) error {
 	var request ListTokensRequestObject
@@ -4484,120 +4612,123 @@ func (sh *strictHandler) RevokeToken(ctx *echo.Context, id string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9tGlvZfOcV3qkylIIq6TizV+0FxPDuuysVrKztbG2qZJnBIdgR2I90N0oxL/32rT18AkgApOpJH",
-	"mfGXRCYbjb6c63Mu/NhJ5ayQAoXRncuPnYIpNkODiv71+kMhlXnzrf2bi85lp2Bm2kk6gs2wc9nhWSfp",
-	"KPyt5AqzzqVRJSYdnU5xxtxcxqCyj/3vz+zw9/7hy+Hh7cfj5OLs/i+dpGOWhZ1EG8XFpHN/n3T+xnP8",
-	"gab+2MlQp4oXhks7wTWMeY5g3ws51wYz4ALMFAFpiS80DdC9TtK0UPrftqXO2IfvUEzMtHN50u8nK0u/",
-	"Pvwfv/rb2t+9w9uvmnZxb1+jCyk0uiNUSir7RyqFQWHsn6wocp4yu7ejX7Xd4MfaWv6icNy57Py/o+pm",
-	"jty3+sjNRm9ZOyABaL/r0UH64Xa266JQcs5yem+WcTue5W+VLFAZbtc4ZrnGpFPUPvrYEdI0XMPNFEHh",
-	"nOMC1QsNdlACd1gYWHAzpfvIMOWaSwFMxDtiZcYN5HJir6d21Od9e9abdOA/kaNfMTWd+6RzbSd4LYxa",
-	"El2trJSlbnEf1ydKOoxOeyzVzP7VyZjBQ8OJFDbGZmgYzxuncSQ25Fnjt1Omp5snNcUP8P7v14cn5xcg",
-	"56igUDgf2rF0MES5dj9EuJhnGroa7eHSu/yJzVHx8fKg17Ret5q4Ny7MxVk1jguDE1R2YMGUEajalh/X",
-	"1fItFykvWN78+H2dp3528oCZztpzSbij+lGuLCwef309/mhv2+jhLZvgJjnYU/V/coMzvYujaqRVUR5T",
-	"itG/BX4wQzY2qDav+C3TGpgG+hqMhAkaulj7EBRsglfARhqFAen4IGfafWFvdOfVrR1u2FjTeXz70/We",
-	"/M3yXC6GY4U4NPjBuN2NWZmb+IB/y0jKHJkgfqKHNArNDZ/jHg9hNsy5uPM3tnqO37kvQKeyQE0H5Unj",
-	"hfbiXcOMLaHUCN1wogpwVpgl0PQaRtJMiVHipaMoZ/bc/Fxe/KM2tROsCH3GPrxxT55sUkHYgmGjfA/S",
-	"urHDm6gKRaaHTmatHYUlkIwtndScKMSZ3WxqJYi+Ar8BncCo5FZmWFGSyYXIJcsCIXIDTFlJMi41ZgmN",
-	"CaeIHwquEEb0ArFChVY4NsmZMReozdCKzWGhvHDfuXM+w7dx8H3SuVuhlfN17XV3yIQUyxk3S8hxjjmM",
-	"pYLfSqb5Ic9QGD7mqDR0LZ2MmMgSmKDIUCWQytIybwKYlU6lHlwBE7XTs6SjGNfoSCtnxm76hYbzxGow",
-	"sHdrj80rJz6zdHNsNdOMC/ev8ybBmq/s6WR9TxnXhovUQH6YcXt/dnNyDJF9IJV5OROadCcXgCydwt1h",
-	"mjOt19ZSW8px01LsURc82HCr67AGVQYFyiJHWEylOw9M0S6BNDYz7AoWUxSg0SQgRW4HaGQqnZJku0O/",
-	"SpAC7R7MFLWzxrSfjghzhf/WTaoZF+Hfx1sZ8LhmFESWUThGhSJtMUo0nwjMqkt/oSE+sWZ0PGQx2jBl",
-	"mln0b1w9iEfXeHOEY6lwjTkfwIBrSqA6hg2p1KgXavy6Jv/3Mo2qWYJUZWRWonMA7Oswa5SrCplusc6C",
-	"Ifkg06I+uLYiMjeadv5aMV2qBvug0FhmVta0rCksN2w0wxwN7VMWBrOhLJsUyNpqq5fEKbcs8juuzeZC",
-	"rVgt7Rv3uSp0Mz5cR4VzatJSW8zeddukZtbV111bUPP+vW+0vvMM61fAxZzlNHcpWGk1l7HeE13KWKoR",
-	"zzK0pCCkGY5lKdwqxDjnqfEfszTFghjFnpqUw5ypCbmEzOAw5zPuprMyVQmWN9sIqLW3YLYfB22gGt+4",
-	"dTqxBr707poeVhOui6Bvg2YJTKGdXC+1Ac+XQd5YGUW2AnRPnAS3Jh9Yk8+aUBu6qO5r1PRLqpDtS4qB",
-	"Rx9Oi9/WDIYNYgyk0uSdcYV6r7URVvDgdf2NN5txNMvQCwj//tWb+odVqvYOaKjVnEx4Iyyz569wLu8w",
-	"2GewQGUdaJpvQze0bmaCAhULTvDqAr6hu69GQJeBQqOW4FRc9FdaLr7FabzD5ZBMmhXRvo/TKScK9c6T",
-	"fxvGOdGcLfe65WDv73jJOzfsvzguak9hNhwtm3VE2bJpjdZB83tesxqkAgaqFEQD1vwqlZ0vmAsJXQTP",
-	"7NfcaBiTlaFK0ej7a8McOrNtW+9p0H3SKYtsb+ZdcJGRfyhnez9kZAtwVIoXGhbMoJoxdXdV+cr2XCp6",
-	"VPhQ2m+CH1ZQBXdQa3daEUZdSCVNordGqUForAjDlcNtF/PNCt47ZQ9X1U5lbAiiRl2styznXcUXeyAG",
-	"qSyVXpOan2zjh9HB5N8UrvZYh3rKx2aYsaVe8bX6677WmzGwkVV7/QRwjmppnRp0SBufoWO6HJlyoIKS",
-	"Cw1cA02PmfWHGdzhkvwkdegHghyPNRr7cFmAkWCm3Lo7ws6+1NAV9lXQP3DMq9kMwbpx9H6yNa6A7AlL",
-	"U6BLNedzTCBlOYqMKVqihkxaJ3TF3zu9OK85fP0muYxmylNLqONNXntN38FIMpVBIOrt7tCmgvSMvzrz",
-	"e8uj3v8Dx+3Q5SLNS83neJAAAduY2cMib5ZO4YV2l+BMjIfrNZo4w31BqvDYnjDVCjzlB9ewo9WD8J/D",
-	"HWKhIVr72kqxUY7AUiV1C5QVXUSYsTvCu3j4DkpBy7BTGAnSCkOCAvbEsrz9XO1jXOb5xia4SBX5riy3",
-	"tIyZBgZW2GRljg43cq6lMxwZkbYwdJkHEVIKwAXpNpE7t5gYbDGVGmvPWI5jZHZ6xNSejjVhZanXlYN7",
-	"fc61ewMnBFDwsT02QlIdi5JJhUzlHJWdQhPlKaaxfmp+97X9Nh7bqs2yelY/2p2NrcVs2HgMuhzNuDFW",
-	"gUsBrHbJI5yyfHxVw08cQiJn3FQYUxSSjcxXlKqQujX84iYGPypCOKBRzVFDl/5B4oNrZ/RxDb+W2YQA",
-	"EsaFtis5aIzF7MJFPHVsLu17T8sYqTvaOD34UaQYPJMs8YYQdyG7zJFPgYrL7EGUUYrMjyGRe4dLIhaC",
-	"jxNIp5je1Xa6itI4qcRnK/SRMZ5bs2CBeJcvG2njU5HfSuP9dYe++4MAq+HGXcueKrnJWHstsnUhjx+C",
-	"kP9E28ytr6LtJNoT8XCbDBZyvTYsJ+FjxJumuVzoB4bF9JSdnF80zqL57/jAWRyk0DRJqfKmkJGZhqMN",
-	"2GACCnNGTjjZGOgYWfV2nqmPatNy44bcm5vO8u/IcjPdPE1rJJd6N6rhxzVN/R0Xd81GrtVnD+eb9wTj",
-	"2tl2mrlu4rbFfJqJG6AELoYaUymyVbPz9IIYKphpX1+c9Xci8xFpWEeR84Cfd/383nCkPAdPIk7HHmyF",
-	"1fcD0puC6997xdp+WC5bYs0WREvCqb4K8euIASZBHSbBfujanSa0tYRsgwQs0SbgaDaJ6FMChcx5GsGF",
-	"pG5bdVk+kYqb6SwJwr6GQxwkQEIqw2wYrIMkIB/koCVQQUU15qoO4q23rjZBuQkOY4ilkdubnKNNWbsm",
-	"8j8JVSt35oh8+9P1FuimRXY2udJevlSC2r58Zdm37af4RhTlvvy3cc4bOS5sgvDfJ+fnxy8hDrxqCRkz",
-	"h38K0EYqaxFYI8GK1gxQpGpZGOepcANdh88JCpX9cP396x6bkD9jNaE1/awB6gKRZgkZ0tNk7sx6nZVs",
-	"ITbB45/7J4cvWXo4/fVQFIe/3348/7op4Sl5XJf6uN8UN9uXXvbL2arIaa9lbyE2u94tVNWsZPzdP1zP",
-	"BE7fpWTixI1LCjkuLYsKX++xrPBIwCK3L656wdbl0WSbQZZPED6fArW3iKGcaTMs9Z4LaDX8duDNHmff",
-	"Dz2W+Z6Ckp5YwwdrR9Z8SRUQvno/Vk0OURs+o0jXw8xRemihuDEoHvTIepS1/nyyvoamDbyj4K/3WPYQ",
-	"9VWgdT8fdCMs3BpcrcP6DSHGT9DXDZDkLmSuFVj7AxDYAyGvrRBXK2a0DYzYCgc8xGXeecKbTvDmI8HR",
-	"bXFln8Y3bbqKpnOvDrmZJOcyZc+SW2qeV1OgYm+x3yqp2/1ia2z9VqJatnnEVyCky0YCgZi5GOmDXGT7",
-	"0p2y+H2IqgVcyKN8q0kuSSdlIsU8p79raTC/lVjSHxRvt4vxMctO0hkz7sb72G8nqqRGtOkmoAphJRU9",
-	"BteG4Csl83xGWV/29fz3Ia1Yh4DWRLGMHhpLVc6GhdQ0UpdqjsthhjM5Uayw4qp5FSsY0wqePJXlJihu",
-	"x2vDZoU3vVUpKEsjhk4iY0P3p5tXB+t2e4XSafSRaZd8CD7TqY7ZOf+8k8SlsGbg7saSyyunkZ+YsnfG",
-	"vLemUrcaHFaw3aFoRoNHyFRI0evBG+OiWnLhsXjKv+caQkXCboZZS9xetWzcQnYyEp35p/h/NfxlI+b3",
-	"ciPoZ/fvpIE2stCwkOqOi0nEkOvBurX42sUu2OaT3JrtIYR3/pQpjFBLr7Rir+AF5lxgEhLGY6hhDaW/",
-	"ONtiqQbeqCa3Ss1P3akS7qzcymZc7M5jq1//5k1TykNaKm6W760H4y7RkWQsaSEbxH0UJ5gaU7giFi7G",
-	"svmoKCnCrXgllRIyrFKCsyockjHDSG5Y8WvA2lkD4eQmfdeD14SvhfBEypTiqIGt8BB0f7kuzVQq/jvp",
-	"6cuB+MZ9rT4Me73eLwfgzXsXFPslFGy4p913v/TgXS38w0Q2EOEaNGjEGCjjCiyvbmIXXSYo+rfx1UBw",
-	"DWf9M5e6fNY/PbiqpYHZg6Krda9hed4biIFwO6cUKhjJbGmlxC8fB5SnNuhcwqDT6/UGnQQGIWet9un9",
-	"L26rdrDP/x0In5IH3bN+/yCBtbw8+/HxQQIxOc9+cHpAa3YZevaDs4PE3pDL07MfvPQjqmQ9++nFQQIx",
-	"Yw+6Z8d2onra3kB0z05eJm6V79Co5eG1FQEHCYR0Puie9/sHPbAiw+/Qo69migMhx2MUVmU7LBMWU3TY",
-	"kaKgpRTYg2s47/fBhfwVzpHlmlChlJXafi2gFHdCLkTSlOBF5DEQk6DYKHJ11j9210NBKSKgKbMUaXcH",
-	"tDvoxnziAhU4ree3ymBUKm0OriiqNRAhKM2AAlqR0n8rpWGONCBlBUgRygdUKQRJTANSpNgbWOHuDexO",
-	"oOzrt286SSdme3WOe/1e34odWaBgBe9cdk57/d6pw8GmJAOOphRr+N3+PUFSA1bOE0u9yTqXnf9A48MR",
-	"a+VyJ/3+oxXL+Tc0VMvdUIBRpqgpD6QsenZDZycv26aMa4wVeJXs61z+fGutqtmMqSXVs8xR2JkpFAnd",
-	"NaP14ApO+n1YTHnuKxL8Qlz81hXwHZHlWD+/1Q24GXxy4QwNo6Cv/c+IaQQmtEsLtXRCwXM+caevIS2V",
-	"siomlKE56JMwUiBTgaVTl7xy3j91OQgLrjGxDGOJRcjIVqRWNy72nTd6/wn3Sq+29iad5d6XmnTO+6ef",
-	"YZk/SAN0wb2thGR3w7dRkqeV+fER1Qu2ctt3XBuqc3P5cbHA9+dNxWtKJcCXmsW8D5759CoyqqwO6K6E",
-	"6As2wRcaqmK5g1iHSw5dVYjrSunqlbf1pK4NuGpbEtR98rHxFSQ3m19xvBK/O+7vCt/d3z4hFVc1jA0U",
-	"8trdQBK5NC2VlioEBmOFIfCx11MztoQRKWhH9m6lDyT7s/7xXqNP9xm9JwP295LBkVnsSYKZKllOXCHy",
-	"lOnpYTplnAqDQgVyAjLPrFZ0GbZdZy3VOKmWldnKS6/9mA1uaqLHkIP6MKrwWbufg7iTxiSnYIGaKTMw",
-	"wtQaKiSr6n4VpXN1K5u2YDok/7gk7UCoVPFqBYaZohXM8q5VNGjuypqqrT0MymvchXH5xtqtg9TaWsZ1",
-	"6zIoibvT0hygwf96UiFRyx9ukhLurp6e4T8PC9tt1vIeHEWlLM9RkXjTaK0QXET2pY0XUjcYSK8a0sAq",
-	"X8rjac6xZIYdlrqWJXYFUgyELlMyy6oFkdsUQcFfnEm9YNa+YtEJ68E3MrPKU85RDcQxfM+/qdf8OaV6",
-	"dnx6FRyGkEDhvuj3nRm+KnUcguUzwGP25zcyWz4yqYXEmftVKMCoEu836Pz4kV/eZqr744+1EiRSId7E",
-	"c1N4/bN9Rh8/Q2XqqQBYgFWsHxoRjSufBTumohaXNOF5a1ORHn3k2f02P7BG1E8qRLcT12egobPnd88/",
-	"ishc0VUk5kpiHxedQKiBIYHn2+zcb9g+TW+vhhzFVkL3tw0EcuQDKestiPaat00XOG/f49pUKhlFBwnu",
-	"AAgKD++EGkpunP3NBiJI9/Cdrj0oRYqXtX9vlFkOxGbNv8u3NwsJGR9TZUatnNO9Vhu21NVSB6JKjnba",
-	"r0FPuG4/T6soYkeh+81uR5+bbYMucME36BJszvO8dsMEkzAPnVX1MFzXvOg/sfrov3x+YsVToT31eA1e",
-	"zHQjkfv4H3kIwdCorocu1CGsBFY265UjF4t9Eqlx7YKONaCusgLjtpJY1gDUsMRS4SYo9opW+TwUXa3E",
-	"wnVl+kL+j03+/+Bmmim2qOmE2P7Dk3Mod+2aWkkPKlJOsVjVVek00n29z0MjQPzKd2EAIRf1kpnYLs86",
-	"HqF0Jq93YEpcvzIKjMQyqxr5TyWFDuTCOtcupBIiD9SBwNWv++iWHXZVj34VMs/JI2/SXoSthJ09JZ/U",
-	"+m60MYtfRgJaKl8jGnPRn5ux+ByZ4G2VuC/HVb1eyEgIVudUwpTNEQj9gRGiCA0QrECllisgS/P4BifZ",
-	"sUcfrfdy38pF78vCIRHvmJjgam8fa074xIb4xSUxyusbNrFagljIvueFjr0AuaB4HEG7urGVJU0eih2b",
-	"uCT6TFQctRebyNSgOdRGIZutskvE2kZcMMLDGhpbbrLJYipzF0KyWm+KLAudQ2/YZPUNG/PdJ52T/sXn",
-	"XG0lWZW9TyKqU8dqmwGamcxcikH3zfjwBynw8Htm0inM7H8xizd98OeWBscXLXWmRPEpE0Ja9QWaGa7t",
-	"efQ+oxD5NiR9SIGxMop5PLrmuH+qZEh2jo0taZulSCxve3Tzk5IC7PRUNi3g799fv3KaeYZmKrMkekCu",
-	"rCo6uD7/YOnyTqyK59kVcONdzhhDtGJmIdWddjiOJXht4OQMprJUugc/aVfejAPhXCoKQvqi9uplK0aF",
-	"c8ZCzCoCqlaJDgRhpD7/1adscbOae9AEen5HR/w0rmy9VLDRmz1+1Fe1GRw/CnRXXaDywvTfxyZ/jvin",
-	"y4b2nGTZIGafEcMTx1QtndblUZOgmNWKLNuQ0FiI+YSmb3xHi4oM6yTzxFeCuHCzT8UOgHCFA34xhLfS",
-	"Uv1UN8kFutHUsxd58PiGrstcfyQdtUqzrvjnScHGqr7oQRGpfw76GIoDvojtf3bYyt5DE+zoEyZdAUwd",
-	"hGwR19Qj78mCEQEV4npHuxL69KrWxdHagiBwUWvptwk3Ug7sF7Tx30S//GeJJQIDV2Pk6YQI50F0Ppd3",
-	"TxN1+7bqSy6y0KDZmU/W+A+Gf0J5zETbooo0cvpxCSjKUc71NLQxr9JVWdUo03czd0aKXiAWTRxht/nE",
-	"iirW9j1DTfVvzYfPU1VZivTtYOmCDDCxhEJyEW4rBsO69chwS8Ki42dXrnr0kf7fjmvehB5tPk0v9Ol7",
-	"y9RvpTfuE8uQDnNR1GmfEQ5xrZRcwJu3rwbCIXPQLZbMftjjRdqTBYqh+yIB+vjy0tq7Q16k/vODBLQE",
-	"VkUFKPRuBwFzKyF1LUsDms1dVYb1NeAVxc7BLAvUl/R6Kl7QUJrx11TscXGWwDiXzFyc2c8zWY7sRkZS",
-	"5olvCanp/6cnyUCYULBoP43/+LnUCZjf//9PN69uneqtn8oLDXe4PJqzvMSBiJn33RAbzHzTm9DJhuTW",
-	"HS4htKnxwDA47n2hq0l6QJjPiFBGF2UJqMzxxenXZ/HGpKDbg4mSZUEVJNQC392Gn9438S8UahTG1TLV",
-	"cxSoN981FdqAg20HwvfP0VCXRXOR9VjB0in23C3791Apy1n/gopy3UQD4WZK4Kujr1zmRG2ir+Lvo7gZ",
-	"euArrVyTugBbDcQGfETSPhpKlfddtdev1AOREdcDQRm/bjyLA6lOx1/VSg+Y9UpUHIjYX4aKcoQMB0yF",
-	"Spe1suQAkrpXm/BLVPBmbCdhrq6I8VzDjGceznapjVII59yQJVgaxxiQ5vRaSkYZCEOd9RjoqV21f9yl",
-	"Xjn0XQrcGia48W3P91BALZf+KCC875C5KkwCTTw3POHiz24dvnf0QinYdPCbCATTtXtQmEqVOSH0B/O8",
-	"ks0fcYtLqIW7ulEBBdkWe2DnqA9aftHNRKLe49fntvz4XIBOyEB1unRHbNCFBNsigQSt26OVVQN4ULI0",
-	"2Fgz9R0Xd5g9s4DenyRA9yX+9tjSo6UeLUbjmCPnUG3D6t5dVaV28NlCcy3FMjFK9dCffmyq7tiQYj8J",
-	"/sFnE+q2IhLfyGDrex/Qm6l5W3c7fnaztqHTk8YNNZffTP7IMQX56YuCe0s2y7fFOn4sULjK4j2kXZh0",
-	"S1JBk1TRBaZ1e43rqi8kNQogKU4F7dSSvUrzcKDcYxYH30y5huu3b15o8EcAmUxLMnO31HfWO9y1lqW9",
-	"DYOeEGyo9+FrOO6whN6/SFUhlSSFw4cu1T0cbCk7+od3XH2BUVJ3LJzL5Lq8+sYURJSyVKlv4U0NzwfC",
-	"peu5npNXIUko1CxRkt0Icykmvnul+82M1gD62/Wm8Y+Ke620+/zMVUOxjWNLhb/7+tlBXf8C4NXE0qR1",
-	"Qf09RhqnX/01uqGqrqHW1v2y4FaZduOGPKVEW2nj2STTYp/Nfy2pFrcVwBMefuvxhY9rxhsDdw3U8FZj",
-	"PvcIvCuXcf2mSFeuSMYmWXTjO0g9hSSqtZ36zHJopclYa7uRUIAUWMQ37aJ6ZUbl6hGOJSOAa/pp7S/V",
-	"jY9N/u6mgDXcibXH6PST2EYtxVbJFWsbXSiqKUFiLu9qRL9Cf2dNja+oXdCXIOlThVuqK3+hQx6kWb3k",
-	"K1cFuRGvNFI2ObQN2NQO/2y/Ftv3t2vuRNVh7efb+1v61bl5WAw116T2apdHR8cnf+31e/3e8eXX/a/7",
-	"nfvb+/8LAAD//w==",
+	"7H1rc9tG1uZfOcV9q0ylIIqSZU0s1X5QbM+Oq3Lx2s7O1oZepgkcEh2B3Uh3QzTt0n9/q09fABIAJTqS",
+	"R5nJl0QmG42+nOtzLvw8SOWylAKF0YPzz4OSKbZEg4r+9epjKZV5/dL+zcXgfFAykw+SgWBLHJwPeDZI",
+	"Bgp/r7jCbHBuVIXJQKc5LpmbyxhU9rH//ws7/DQ+fD49/PD5ODk7vfmvQTIw69JOoo3iYjG4uUkGf+cF",
+	"/khTfx5kqFPFS8OlneAS5rxAsO+FgmuDGXABJkdAWuITTQP0aJB0LZT+t2upS/bxexQLkw/OT8bjZGPp",
+	"l4f/z6/+Q+Pv0eGHb7p2cWNfo0spNLojVEoq+0cqhUFh7J+sLAueMru3o9+03eDnxlr+S+F8cD74H0f1",
+	"zRy5b/WRm43esnVAAtB+N6KD9MPtbJdlqeQ1K+i9WcbteFa8UbJEZbhd45wVGpNB2fjo80BI03EN73ME",
+	"hdccV6ieaLCDErjC0sCKm5zuI8OUay4FMBHviFUZN1DIhb2exlE/G9uzbtOB/0TOfsPUDG6SwaWd4JUw",
+	"ak10tbFSlrrFfd6eKBkwOu25VEv71yBjBg8NJ1Jojc3QMF50TuNIbMqzzm9zpvP2SeX4Ed794/Lw5NkZ",
+	"yGtUUCq8ntqxdDBEuXY/RLhYZBqGGu3h0rv8iV2j4vP1wahrvW41cW9cmLPTehwXBheo7MCSKSNQ9S0/",
+	"rqvnWy5SXrKi+/GbJk/94uQBM4Ot55JwR82j3FhYPP7mevzRfuijhzdsgW1ysKfq/+QGl/o2jmqQVk15",
+	"TClG/xb40UzZ3KBqX/EbpjUwDfQ1GAkLNHSx9iEo2QIvgM00CgPS8UHBtPvC3uitV7d1uGFjXefx8ufL",
+	"PfmbFYVcTecKcWrwo3G7m7OqMPEB/5aZlAUyQfxED2kUmht+jXs8hNm04OLK39jmOX7vvgCdyhI1HZQn",
+	"jSfai3cNS7aGSiMMw4kqwGVp1kDTa5hJkxOjxEtHUS3tufm5vPhHbRonWBP6kn187Z48aVNB2IJhs2IP",
+	"0npvh3dRFYpMT53M2joKSyAZWzupuVCIS7vZ1EoQfQF+AzqBWcWtzLCiJJMrUUiWBULkBpiykmReacwS",
+	"GhNOET+WXCHM6AVigwqtcOySM3MuUJupFZvTUnnhfuvO+RLfxME3yeBqg1aebWuvq0MmpFgvuVlDgddY",
+	"wFwq+L1imh/yDIXhc45Kw9DSyYyJLIEFigxVAqmsLPMmgFnlVOrBBTDROD1LOopxjY60Cmbspp9oeJZY",
+	"DQb2bu2xeeXEl5Zujq1mWnLh/vWsS7AWG3s62d5TxrXhIjVQHGbc3p/dnJxDZB9IZVEthSbdyQUgS3O4",
+	"OkwLpvXWWhpLOe5aij3qkgcbbnMd1qDKoERZFgirXLrzwBTtEkhjM8MuYJWjAI0mASkKO0AjU2lOku0K",
+	"/SpBCrR7MDlqZ41pPx0R5gb/bZtUSy7Cv493MuBxwyiILKNwjgpF2mOUaL4QmNWX/kRDfGLL6LjLYrRh",
+	"ynSz6N+5uhOPbvHmDOdS4RZz3oEBt5RAfQwtqdSpFxr8uiX/9zKN6lmCVGVkVqJzAOzrMOuUqwqZ7rHO",
+	"giF5J9OiObixIjI3unb+SjFdqQ77oNRYZVbW9KwpLDdsNMMCDe1Tlgazqay6FMjWauuXxCl3LPJ7rk17",
+	"oVasVvaN+1wVuhnvrqPCOXVpqR1m77Zt0jDrmutuLKh7/9432t55hs0r4OKaFTR3JVhlNZex3hNdylyq",
+	"Gc8ytKQgpJnOZSXcKsS84KnxH7M0xZIYxZ6alNOCqQW5hMzgtOBL7qazMlUJVnTbCKi1t2B2HwdtoB7f",
+	"uXU6sQ6+9O6antYTbougl0GzBKbQTq5X2oDnyyBvrIwiWwGGJ06CW5MPrMlnTaiWLmr6Gg39kipk+5Ji",
+	"4NG70+LLhsHQIsZAKl3eGVeo91obYQV3XtffebcZR7NMvYDw79+8qX9apWrvgIZazcmEN8Iye/4Kr+UV",
+	"BvsMVqisA03ztXRD72YWKFCx4ARvLuA7uvt6BAwZKDRqDU7FRX+l5+J7nMYrXE/JpNkQ7fs4nXKhUN96",
+	"8m/COCeas/Vetxzs/Vte8tYN+z8cV42nMJvO1t06ourZtEbroPk9b1kNUgEDVQmiAWt+VcrOF8yFhC6C",
+	"Z/ZrbjTMycpQlej0/bVhDp3Zta13NOgmGVRltjfzrrjIyD+Uy70fMrIHOKrEEw0rZlAtmbq6qH1ley41",
+	"PSq8K+13wQ8bqII7qK07rQmjKaSSLtHboNQgNDaE4cbh9ov5bgXvnbK7q2qnMlqCqFMX6x3LeVvzxR6I",
+	"QSorpbek5hfb+GF0MPnbwtUe61TnfG6mGVvrDV9rvO1rvZ4Dm1m1N04Ar1GtrVODDmnjS3RMVyBTDlRQ",
+	"cqWBa6DpMbP+MIMrXJOfpA79QJDzuUZjH65KMBJMzq27I+zsaw1DYV8F4wPHvJotEawbR+8nW+MCyJ6w",
+	"NAW6Utf8GhNIWYEiY4qWqCGT1gnd8Peenj1rOHzjLrmMJuepJdR5m9de0Xcwk0xlEIh6tzvUVpCe8Tdn",
+	"fmd51Pt/4LgdhlykRaX5NR4kQMA2ZvawyJulU3ii3SU4E+Pueo0mznBfkCo8tidMtQFP+cEN7GjzIPzn",
+	"cIVYaojWvrZSbFYgsFRJ3QNlRRcRluyK8C4evoNK0DLsFEaCtMKQoIA9sSxvP9f7mFdF0doEF6ki35UV",
+	"lpYx08DACpusKtDhRs61dIYjI9IWhi7zIEJKAbgg3SYK5xYTg61yqbHxjOU4RmanR0zt6VgTVlZ6Wzm4",
+	"1xdcuzdwQgAFn9tjIyTVsSiZVMhUwVHZKTRRnmIam6fmd9/Yb+exbdosm2f1k93Z3FrMhs3noKvZkhtj",
+	"FbgUwBqXPMOcFfOLBn7iEBK55KbGmKKQ7GS+slKl1L3hFzcx+FERwgGN6ho1DOkfJD64dkYf1/BblS0I",
+	"IGFcaLuSg85YzG24iKeO9tJ+8LSMkbqjjTOCn0SKwTPJEm8IcReyyxz5lKi4zO5EGZXI/BgSuVe4JmIh",
+	"+DiBNMf0qrHTTZTGSSW+3KCPjPHCmgUrxKti3UkbX4r81hrvb7fouz8IsBpu3LXsqZK7jLVXItsW8vgx",
+	"CPkvtM3c+mraTqI9EQ+3y2Ah16tlOQkfI26b5nKl7xgW0zk7eXbWOYvmn/COszhIoWuSShVdISOTh6MN",
+	"2GACCgtGTjjZGOgYWY1uPVMf1ablxg25N3ed5T+QFSZvn6Y1kit9O6rhx3VN/T0XV91GrtVnd+ebdwTj",
+	"2tluNXPdxH2L+TITN0AJXEw1plJkm2bn0zNiqGCmfXt2Or4VmY9IwzaKXAT8fOjn94Yj5Tl4EnE69mAn",
+	"rL4fkN4VXP/BK9b+w3LZElu2IFoSTvVFiF9HDDAJ6jAJ9sPQ7jShrSVkGyRgiTYBR7NJRJ8SKGXB0wgu",
+	"JE3basiKhVTc5MskCPsGDnGQAAmpDLNpsA6SgHyQg5ZADRU1mKs+iDfeumqDcgucxhBLJ7d3OUdtWbsl",
+	"8r8IVatuzRF5+fPlDuimR3Z2udJevtSC2r58Y9kf+k/xtSirffmvdc6tHBe2QPi/J8+eHT+HOPCiJ2TM",
+	"HP4pQBuprEVgjQQrWjNAkap1aZynwg0MHT4nKFT24+UPr0ZsQf6M1YTW9LMGqAtEmjVkSE+TubMcDTay",
+	"hdgCj38Znxw+Z+lh/tuhKA8/ffj87NuuhKfkfl3q43FX3GxfetkvZ6smp72WvYPY7Hp3UFW3kvF3f3c9",
+	"Ezj9NiUTJ+5cUshx6VlU+HqPZYVHAha5e3H1C3YujyZrB1m+QPh8CdTeI4YKps200nsuoNfwuwVv9jj7",
+	"fuixLPYUlPTEFj7YOLLuS6qB8M37sWpyitrwJUW67maO0kMrxY1BcadHtqOszeeT7TV0beAtBX+9x7KH",
+	"qK8Drfv5oK2wcG9wtQnrd4QYv0Bfd0CStyFzvcDaH4DA7gh57YS4ejGjXWDETjjgLi7zrSfcdoLbjwRH",
+	"t8eVfRjftOsqus69PuRukryWKXuU3NLwvLoCFXuL/V5J3e8XW2Pr9wrVus8jvgAhXTYSCMTMxUjv5CLb",
+	"l94qi9+FqFrAhTzKt5nkkgxSJlIsCvq7kQbze4UV/UHxdrsYH7McJIM54268j/0OokrqRJveB1QhrKSm",
+	"x+DaEHylZFEsKevLvp5/mtKKdQhoLRTL6KG5VNVyWkpNI3WlrnE9zXApF4qVVlx1r2IDY9rAk3NZtUFx",
+	"O14btiy96a0qQVkaMXQSGRuGP79/cbBtt9conUYfmXbJh+AznZqYnfPPB0lcCusG7t5bcnnhNPIDU/at",
+	"Me+dqdS9BocVbFcoutHgGTIVUvRG8Nq4qJZceSye8u+5hlCRcDvDbCVub1o2biG3MhKd+Zf4fw38pRXz",
+	"e94K+tn9O2mgjSw1rKS64mIRMeRmsG4rvnZ2G2zzRW7N7hDCW3/KFEZopFdasVfyEgsuMAkJ4zHUsIXS",
+	"n53usFQDb9STW6Xmpx7UCXdWbmVLLm7PY2tef/umKeUhrRQ363fWg3GX6EgylrSQDeI+ihPkxpSuiIWL",
+	"uew+KkqKcCveSKWEDOuU4KwOh2TMMJIbVvwasHbWRDi5Sd+N4BXhayE8kTKlOGpgGzwEw18vK5NLxT+R",
+	"nj6fiO/c1+rjdDQa/XoA3rx3QbFfQ8GGe9p99+sI3jbCP0xkExGuQYNGjIEyrsDyahu7GDJB0b/WVxPB",
+	"NZyOT13q8un46cFFIw3MHhRdrXsNK4rRREyE2zmlUMFMZmsrJX79PKE8tcngHCaD0Wg0GSQwCTlrjU9v",
+	"fnVbtYN9/u9E+JQ8GJ6OxwcJbOXl2Y+PDxKIyXn2g6cHtGaXoWc/OD1I7A25PD37wXM/ok7Ws5+eHSQQ",
+	"M/ZgeHpsJ2qm7U3E8PTkeeJW+RaNWh9eWhFwkEBI54Phs/H4YARWZPgdevTV5DgRcj5HYVW2wzJhlaPD",
+	"jhQFLaXAEVzCs/EYXMhf4TWyQhMqlLJK268FVOJKyJVIuhK8iDwmYhEUG0WuTsfH7nooKEUElDNLkXZ3",
+	"QLuDYcwnLlGB03p+qwxmldLm4IKiWhMRgtIMKKAVKf33ShrmSANSVoIUoXxAVUKQxDQgRYqjiRXu3sAe",
+	"BMq+fPN6kAxittfgeDQeja3YkSUKVvLB+eDpaDx66nCwnGTAUU6xhk/27wWSGrBynljqdTY4H/wvND4c",
+	"sVUudzIe31uxnH9DR7XcewowyhQ15YFU5chu6PTked+UcY2xAq+WfYPzXz5Yq2q5ZGpN9SzXKOzMFIqE",
+	"4ZbRenABJ+MxrHJe+IoEvxAXv3UFfEdkOTbPb3MDbgafXLhEwyjoa/8zYxqBCe3SQi2dUPCcL9zpa0gr",
+	"payKCWVoDvokjBTIVGBp7pJXno2fuhyEFdeYWIaxxCJkZCtSq62LfeuN3n/BvdKrrb1JZ7n3pSaDZ+On",
+	"X2GZP0oDdMGjnYRkd8N3UZKnlevjI6oX7OW277k2VOfm8uNige8vbcVrKiXAl5rFvA+e+fQqMqqsDhhu",
+	"hOhLtsAnGupiuYNYh0sOXV2I60rpmpW3zaSuFly1KwnqJvnc+QqSm92vON6I3x2Pbwvf3Xx4QCquaxg7",
+	"KOSVu4EkcmlaKS1VCAzGCkPgc6+nlmwNM1LQjuzdSu9I9qfj471GP91n9J4MON5LBkdmsScJJleyWrhC",
+	"5Jzp/DDNGafCoFCBnIAsMqsVXYbt0FlLDU5qZGX28tIrP6bFTV30GHJQ70YVPmv3axB30pnkFCxQkzMD",
+	"M0ytoUKyqulXUTrXsLZpS6ZD8o9L0g6EShWvVmCYHK1glle9okFzV9ZUb+1uUF7nLozLN9ZuHaTWtjKu",
+	"e5dBSdyDnuYAHf7XgwqJRv5wl5Rwd/XwDP91WNhus5H34CgqZUWBisSbRmuF4CqyL228lLrDQHrRkQZW",
+	"+1IeT3OOJTPssNKNLLELkGIidJWSWVYviNymCAr+6kzqFbP2FYtO2Ai+k5lVnvIa1UQcww/8u2bNn1Oq",
+	"p8dPL4LDEBIo3BfjsTPDN6WOQ7B8BnjM/vxOZut7JrWQOHOzCQUYVeFNi86P7/nlfaa6P/5YK0EiFeJN",
+	"PDaFNz7dZ/TxI1SmngqABVjF+qER0bjwWbBzKmpxSROet9qK9Ogzz252+YENon5QIbqbuL4CDZ0+vnv+",
+	"SUTmiq4iMVcS+7joBEINDAk832bnpmX7dL29HnIUWwndfOggkCMfSNluQbTXvH26wHn7HtemUskoOkhw",
+	"B0BQeHgn1FBy4+xvNhFBuofvdONBKVI8b/y7VWY5Ee2af5dvb1YSMj6nyoxGOad7rTZsreulTkSdHO20",
+	"X4eecN1+HlZRxI5CN+1uR1+bbYMucME3GBJszouiccMEkzAPndX1MFw3vOg/sfoYP398YsVToT31eA1e",
+	"zAwjkfv4H3kIwdCor4cu1CGsBFZ265UjF4t9EKlx6YKODaCutgLjtpJY1gDUsMRSYRsUe0GrfByKrlFi",
+	"4boy/UX+903+/+QmzxRbNXRCbP/hyTmUuw5No6QHFSmnWKzqqnQ66b7Z56ETIH7huzCAkKtmyUxsl2cd",
+	"j1A6UzQ7MCWuXxkFRmKZVYP8c0mhA7myzrULqYTIA3UgcPXrPrplh100o1+lLAryyLu0F2ErYWcPySeN",
+	"vht9zOKXkYCWyteIxlz0x2YsPkYmeFMn7st5Xa8XMhKC1ZlLyNk1AqE/MEMUoQGCFajUcgVkZe7f4CQ7",
+	"9uiz9V5uernoXVU6JOItEwvc7O1jzQmf2BC/OCdGefWeLayWIBay73miYy9ALigeR9Cu7mxlSZOHYscu",
+	"Lok+ExVH7cUmMjVoDrVRyJab7BKxthkXjPCwjsaWbTZZ5bJwISSr9XJkWegc+p4tNt/Qmu8mGZyMz77m",
+	"amvJqux9ElE9dazWDtAsZeZSDIav54c/SoGHPzCT5rC0/8Us3vTBn1saHJ/11JkSxadMCGnVF2hmuLbn",
+	"MfqKQuRlSPqQAmNlFPN4dMNx/1LJkNw6Nrak7ZYisbzt3s1PSgqw01PZtIB//HD5wmnmJZpcZkn0gFxZ",
+	"VXRwff7B2uWdWBXPswvgxrucMYZoxcxKqivtcBxL8NrAySnkslJ6BD9rV96ME+FcKgpC+qL2+mUbRoVz",
+	"xkLMKgKqVolOBGGkPv/Vp2xxs5l70AV6fk9H/DCubLNUsNObPb7XV/UZHD8JdFddovLC9D/HJn+M+KfL",
+	"hvacZNkgZp8RwxPH1C2dtuVRl6BYNoos+5DQWIj5gKZvfEePigzrJPPEV4K4cLNPxQ6AcI0D/mUI76Sl",
+	"5qm2yQWG0dSzF3lw/4auy1y/Jx21SbOu+OdBwca6vuhOEal/DfoYigP+Etv/6rCVvYcu2NEnTLoCmCYI",
+	"2SOuqUfegwUjAirE9S3tSujTi0YXR2sLgsBVo6VfG26kHNi/0Mb/EP3yvyusEBi4GiNPJ0Q4d6Lza3n1",
+	"MFG3l3VfcpGFBs3OfLLGfzD8E8pjJtoWdaSR049LQFnNCq7z0Ma8TldldaNM383cGSl6hVh2cYTd5gMr",
+	"qljb9wg11X80Hz5OVWUp0reDpQsywMQaSslFuK0YDBs2I8M9CYuOn1256tFn+n8/rvk+9GjzaXqhT98b",
+	"pn6vvHGfWIZ0mIuiTvuMcIhLpeQKXr95MREOmYNhuWb2wxEv05EsUUzdFwnQx+fn1t6d8jL1nx8koCWw",
+	"OipAoXc7CJhbCalrWRnQ7NpVZVhfA15Q7BzMukR9Tq+n4gUNlZl/S8UeZ6cJzAvJzNmp/TyT1cxuZCZl",
+	"kfiWkJr+//QkmQgTChbtp/Efv1Q6AfPpf/78/sUHp3qbp/JEwxWuj65ZUeFExMz7YYgNZr7pTehkQ3Lr",
+	"CtcQ2tR4YBgc9z7R9SQjIMxnRiiji7IEVOb47Om3p/HGpKDbg4WSVUkVJNQC392Gn9438S8VahTG1TI1",
+	"cxSoN98lFdqAg20nwvfP0dCURdciG7GSpTmO3C3791Apy+n4jIpy3UQT4WZK4Jujb1zmRGOib+Lvo7gZ",
+	"RuArrVyTugBbTUQLPiJpHw2l2vuu2+vX6oHIiOuJoIxfN57FgVSn469qowfMdiUqTkTsL0NFOUKGA6ZC",
+	"pfNGWXIASd2rTfglKng9t5MwV1fEeKFhyTMPZ7vURimEc27IEqyMYwxIC3otJaNMhKHOegx0blftH3ep",
+	"Vw59lwJ3hgne+7bneyignku/FxDed8jcFCaBJh4bnnD2Z7cO3zl6oRRsOvg2AsF04x4UplJlTgj9wTyv",
+	"pP0jbnEJjXDXMCqgINtiD+wC9UHPL7qZSNR7/Prcjh+fC9AJGahOl94SG3Qhwb5IIEHr9mhl3QAelKwM",
+	"dtZMfc/FFWaPLKD3JwnQ/RV/u2/p0VOPFqNxzJFzqLZhTe+urlI7+GqhuZ5imRiluutPP3ZVd7Sk2M+C",
+	"f/TZhLqviMQ3Mtj53jv0Zure1tUtP7vZ2NDTk84NdZffLP7IMQX56YuCR2u2LHbFOn4qUbjK4j2kXZh0",
+	"R1JBl1TRJaZNe43rui8kNQogKU4F7dSSvU7zcKDcfRYHv8+5hss3r59o8EcAmUwrMnN31Hc2O9z1lqW9",
+	"CYMeEGxo9uHrOO6whNG/SVUhlSSFw4ch1T0c7Cg7+qd3XH2BUdJ0LJzL5Lq8+sYURJSyUqlv4U0NzyfC",
+	"peu5npMXIUko1CxRkt0MCykWvnul+82M3gD6m+2m8feKe220+/zKVUOxjWNPhb/7+tFBXf8G4NXC0qR1",
+	"Qf09RhqnX/01uqOqrqPWVrNl6VrXdFrY38VOLg15TXxC4Rz8yFLjaz3JV0g8qBLL+iYi4+RfM7WOjk8R",
+	"HA85b/5Wx3bZBmXPtOo2vIe+gVzNMAbKfZovS31niYlYKCYMZiP4UZqci4X7NQNwG535OhJWQIlKS9Hj",
+	"x79z57SXWP/Ey3sxyT/xEphKc3sIwyYSphOoT5eC1wm8fXX58odXo2WWQEdYe7czcV8L7vIhHmW56yXo",
+	"JSsK0GthcjQ8jVHlT7wsMYMhE+valPY8436Nc6cd8N4NeUgrYKP1bZcdEHvT/ntZAnFbAXDk4fdRn/hc",
+	"gCjlwF0DNYnWWFz7qJUrMXM92si+3LAmuvT3e9917SG0d6NV21fW3RuN+Xpb9ISivaBWfKM7qvFn1OIh",
+	"hjDIcOaafo7+r4rg+yZ/d1NW9bXuxPowdPpJbD2YYoe2d3wS64Fd+LYrqehaXjWIfoP+TruaxVGLrb8S",
+	"Cx4qRFlf+RMdcofN5iVfuMrhVozfSNkFAnXgubdgGvu1pb/5sOWC110Jf/lw84F+qfE6LIYa0lJLwvOj",
+	"o+OTv43Go/Ho+Pzb8bfjwc2Hm/8OAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

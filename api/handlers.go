@@ -339,3 +339,28 @@ func sealed(e *export.Export) bool {
 	}
 	return false
 }
+
+func (h *handlers) GetSample(ctx context.Context, _ GetSampleRequestObject) (GetSampleResponseObject, error) {
+	if _, err := principal(ctx); err != nil {
+		return nil, err
+	}
+	if h.cfg.Sample == nil {
+		return nil, export.Errorf(export.ENOTFOUND, "this server has no sample dataset")
+	}
+	path, err := h.cfg.Sample(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	sum, _, err := export.FileSHA256(path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &fileResponse{req: httpRequest(ctx), file: f, info: export.File{Name: "rexport-sample.zip", SHA256: sum}, contentType: "application/zip"}, nil
+}
+
+func (f *fileResponse) VisitGetSampleResponse(w http.ResponseWriter) error { return f.visit(w) }

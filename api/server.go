@@ -54,6 +54,8 @@ type Config struct {
 	Ready func(context.Context) error
 	// Metrics, if set, records requests and downloads.
 	Metrics Observer
+	// Sample returns the path of the synthetic sample export's zip.
+	Sample func(context.Context) (string, error)
 }
 
 // NewHandler returns the HTTP handler of the API.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -582,7 +583,20 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		outCols[i] = oc.Column
 		mt.Columns = append(mt.Columns, ManifestColumn{Name: oc.Name, Type: oc.Type.String(), Nullable: oc.Nullable, Doc: oc.Doc, Treatment: oc.treatment})
 	}
-	meta := map[string]string{"rexport.export_id": bc.in.ExportID, "rexport.table": t.Name, "rexport.policy_version": PolicyVersion}
+	// Each file describes itself: what export and table it is, under
+	// which policy, key version and linkage scope, and what each column
+	// means and was done to it. (The generation time is in the manifest,
+	// not here: a retried build writes the same files.)
+	meta := map[string]string{
+		"rexport.export_id":      bc.in.ExportID,
+		"rexport.table":          t.Name,
+		"rexport.policy_version": PolicyVersion,
+		"rexport.key_version":    strconv.Itoa(bc.in.KeyVersion),
+		"rexport.linkage_scope":  string(bc.pseudo.Params().Scope),
+	}
+	for _, oc := range plan {
+		meta["rexport.column."+oc.Name] = oc.Doc + " Treatment: " + oc.treatment + "."
+	}
 	var size int64
 	var sum string
 	err = writeFileAtomic(dir, mt.File, func(w io.Writer) error {

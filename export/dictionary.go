@@ -93,6 +93,15 @@ func writeReadme(w io.Writer, m *Manifest, d Dictionary) error {
 	if h := m.HeadlineStatistics; h != nil && h.SharePassed.Before != nil {
 		fmt.Fprintf(&b, "\nShare of grades passed: %.3f before and after de-identification (no row is dropped). Mean grade by region before/after generalisation is in manifest.json (headline_statistics).\n", *h.SharePassed.Before)
 	}
+	if sr := m.Series; sr != nil {
+		fmt.Fprintf(&b, "\nRun %d of recurring request %s; watermark %s (the next run starts there). Learners of earlier runs to erase: %d (listed in manifest.json, series.erasures).\n",
+			sr.Run, sr.SeriesID, sr.Watermark.Format(TimestampLayout), len(sr.Erasures))
+	}
+	b.WriteString("\n## Using and citing this data\n\n")
+	fmt.Fprintf(&b, "The data-use agreement of partner %s governs this export: keep it where the agreement says, do not try to re-identify anyone, and delete it by %s. ", m.Partner, m.ExpiresAt.Format(DateLayout))
+	b.WriteString("When learners are later deleted or opt out, `GET /v1/exports/{id}/erasures` lists the pseudonyms whose rows you must delete.\n\n")
+	fmt.Fprintf(&b, "Cite it as: %s, %q, de-identified research export %s (policy %s), generated %s by rexport.\n",
+		m.Partner, m.Title, m.ExportID, m.PolicyVersion, m.GeneratedAt.Format(DateLayout))
 	for _, t := range d.Tables {
 		fmt.Fprintf(&b, "\n## %s (`%s`, %d rows)\n\n%s\n\n", t.Name, t.File, t.Rows, t.Doc)
 		b.WriteString("| column | type | null | meaning | treatment |\n| --- | --- | --- | --- | --- |\n")

@@ -38,6 +38,7 @@ type app struct {
 	svc     *export.Service
 	opts    appOptions
 	metrics *metrics.Metrics
+	sample  *sampleSet
 }
 
 type appOptions struct {
@@ -121,6 +122,7 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 		Links:         export.LinkSigner{KeyID: linkKeyID, Key: a.master.DeriveKey("download links " + linkKeyID)},
 		DailyRequests: o.DailyRequests}
 	a.opts = o
+	a.sample = &sampleSet{dir: filepath.Join(o.DataDir, "sample")}
 	a.queue, err = metasqlite.NewQueue(ctx, a.meta, metasqlite.QueueConfig{
 		Workers: o.Workers,
 		Build:   a.runner.Run,
@@ -166,6 +168,7 @@ func (a *app) handler() (http.Handler, error) {
 		TrustedProxies: a.opts.TrustedProxies,
 		Metrics:        a.metrics,
 		Ready:          a.ready,
+		Sample:         a.sample.get,
 	})
 	if err != nil {
 		return nil, err

@@ -58,6 +58,9 @@ var authzTable = map[string]map[string]map[principalKind]int{
 	"GET /v1/openapi.yaml": {
 		noObject: {anonymous: 200, researcherA: 200, researcherB: 200, pipelineA: 200, reviewer: 200, admin: 200, revokedA: 200, expiredA: 200},
 	},
+	"GET /v1/sample": {
+		noObject: {anonymous: 401, researcherA: 200, researcherB: 200, pipelineA: 200, reviewer: 200, admin: 200, revokedA: 401, expiredA: 401},
+	},
 	"GET /v1/partners": {
 		noObject: {anonymous: 401, researcherA: 403, researcherB: 403, pipelineA: 403, reviewer: 200, admin: 200, revokedA: 401, expiredA: 401},
 	},
@@ -450,7 +453,7 @@ func (s *authzSetup) request(key, obj string, k principalKind, allow bool) (meth
 	partner := s.partner[obj]
 	exp := s.ready[obj]
 	switch key {
-	case "GET /healthz", "GET /readyz", "GET /v1/openapi.yaml", "GET /v1/partners", "GET /v1/tokens", "GET /v1/audit", "GET /v1/exports":
+	case "GET /healthz", "GET /readyz", "GET /v1/openapi.yaml", "GET /v1/sample", "GET /v1/partners", "GET /v1/tokens", "GET /v1/audit", "GET /v1/exports":
 		return method, strings.TrimPrefix(key, "GET "), token, nil
 	case "POST /v1/partners":
 		id := s.newPartn
