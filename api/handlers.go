@@ -193,6 +193,9 @@ func (h *handlers) openFile(ctx context.Context, p export.Principal, e *export.E
 	if r != nil && r.Header.Get("If-None-Match") != `"`+f.SHA256+`"` {
 		detail := "file=" + f.Name
 		if rg := r.Header.Get("Range"); rg != "" {
+			if len(rg) > 64 {
+				rg = rg[:64] + "…"
+			}
 			detail += " range=" + rg
 		}
 		if via != "" {
@@ -304,7 +307,9 @@ func toAPI(e *export.Export) Export {
 	for _, d := range e.Decisions {
 		dd := Decision{ReviewerId: d.ReviewerID, Decision: "rejected", Reason: ptrIfSet(d.Reason), At: d.At}
 		if d.Approved {
-			dd.Decision = "approved"
+			// A reviewer's approval note is for staff (the console and the
+			// audit log show it), not for the requester.
+			dd.Decision, dd.Reason = "approved", nil
 		}
 		out.Decisions = append(out.Decisions, dd)
 	}

@@ -109,7 +109,27 @@ func (s *Service) Revoke(ctx context.Context, p Principal, id, reason string) (*
 	if reason == "" {
 		return nil, Errorf(EINVALID, "reason: required when revoking")
 	}
-	return s.act(ctx, p, id, ActionRevoke, "reason="+reason)
+	e, err := s.act(ctx, p, id, ActionRevoke, "reason="+reason)
+	if err != nil || e.SeriesID != e.ID {
+		return e, err
+	}
+	// Revoking the first run of a recurring request revokes the request:
+	// every later run that is still revocable goes too.
+	runs, err := s.Store.Exports(ctx, ExportFilter{AllPartners: true, SeriesID: e.SeriesID, Limit: 100000})
+	if err != nil {
+		return e, err
+	}
+	for _, run := range runs {
+		if run.ID == e.ID || CheckAction(p, run, ActionRevoke) != nil {
+			continue
+		}
+		r := actionRules[ActionRevoke]
+		if _, err := s.Store.Act(ctx, run.ID, Act{By: p.ID, Action: ActionRevoke, From: r.from, To: r.to,
+			Detail: "reason=the series was revoked: " + reason}); err != nil && ErrorCode(err) != ECONFLICT {
+			return e, err
+		}
+	}
+	return e, nil
 }
 
 // Principals lists principals (admins only).

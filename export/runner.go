@@ -62,8 +62,8 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 		return nil
 	}
 	defer func() {
-		if err == nil || !lastAttempt || ctx.Err() != nil {
-			return
+		if err == nil || !lastAttempt || ctx.Err() != nil || errors.Is(err, ErrBusy) {
+			return // a busy partner's build waits; it has not failed
 		}
 		msg := "the build failed; staff have been notified"
 		if ErrorCode(err) != EINTERNAL {
@@ -220,7 +220,12 @@ func buildInput(e *Export, partner Partner) BuildInput {
 		in.NotAfter = partner.DUA.EndsOn.AddDate(0, 0, 1)
 	}
 	if e.SeriesID != "" {
+		// An incremental run covers its own window; a full one everything
+		// from the request's start up to its watermark.
 		in.Request.From, in.Request.To = e.WindowFrom, e.WindowTo
+		if e.Request.Mode != ModeIncremental {
+			in.Request.From = e.Request.From
+		}
 		in.Series = &SeriesRun{SeriesID: e.SeriesID, Run: e.Run, Watermark: e.WindowTo, Erasures: []Erasure{}}
 	}
 	return in
@@ -271,6 +276,15 @@ func (r *Runner) Recur(ctx context.Context, now time.Time, newID func() string) 
 	var filed []*Export
 	for _, prev := range latest {
 		if prev.State != StateReady && prev.State != StateExpired {
+			continue
+		}
+		// The first run carries the reviewers' approval of the series:
+		// once it is revoked (or was never built) the series stops.
+		root, err := r.Store.Export(ctx, prev.SeriesID, "", true)
+		if err != nil {
+			return filed, err
+		}
+		if root.State != StateReady && root.State != StateExpired {
 			continue
 		}
 		req := prev.Request

@@ -311,6 +311,9 @@ func (s *Service) Downloadable(ctx context.Context, p Principal, id, name string
 	if err := partner.DUA.checkInForce(now); err != nil {
 		return nil, nil, Errorf(ECONFLICT, "export %s may not be downloaded: %s", id, ErrorMessage(err))
 	}
+	if p.Role == RoleResearcher && !partner.DUA.NamesRecipient(p.Name) {
+		return nil, nil, Errorf(EFORBIDDEN, "the partner's data-use agreement does not name you as a recipient")
+	}
 	if name == "" {
 		return e, nil, nil
 	}

@@ -138,6 +138,12 @@ func (c *Client) ExportsReadySince(ctx context.Context, since time.Time, series 
 	return out.Exports, c.do(ctx, http.MethodGet, "/v1/exports?"+q.Encode(), nil, &out)
 }
 
+// Revoke withdraws an export after approval (reviewer or admin token).
+func (c *Client) Revoke(ctx context.Context, id, reason string) (*api.Export, error) {
+	var out api.Export
+	return &out, c.do(ctx, http.MethodPost, "/v1/exports/"+url.PathEscape(id)+"/revoke", api.Revocation{Reason: reason}, &out)
+}
+
 // Cancel withdraws a request (the requesting researcher's token).
 func (c *Client) Cancel(ctx context.Context, id string) (*api.Export, error) {
 	var out api.Export

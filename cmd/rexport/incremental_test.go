@@ -137,6 +137,47 @@ func TestIncrementalRunsExportEachRowOnce(t *testing.T) {
 	if len(since) != 1 || since[0].Id != run2.id {
 		t.Errorf("exports ready since the first run: %v, want the second run only", ids(since))
 	}
+
+	// Revoking the first run revokes the recurring request: the later run
+	// goes too, and no further run is filed.
+	if _, err := env.admin.Revoke(ctx, run1.id, "the agreement's purpose changed"); err != nil {
+		t.Fatal(err)
+	}
+	if e2, err := env.admin.Export(ctx, run2.id); err != nil || e2.State != api.StateRevoked {
+		t.Errorf("second run after the series was revoked: %v %v", e2.State, err)
+	}
+	if runs, err := env.app.runner.Recur(ctx, watermark.Add(75*time.Hour), env.app.svc.NewID); err != nil || len(runs) != 0 {
+		t.Errorf("Recur after the series was revoked: %d runs, %v", len(runs), err)
+	}
+}
+
+// TestFullRecurringRunsCoverEverything: a recurring request in full mode
+// exports, in each run, everything from the request's start to the run's
+// watermark.
+func TestFullRecurringRunsCoverEverything(t *testing.T) {
+	env := newInstance(t, appOptions{})
+	ctx := context.Background()
+	partner := env.partners[0]
+	courses := partnerCourses(t, env, partner)
+	weekly := api.ExportRequestSchedule("weekly")
+	run1 := buildRequest(t, env, partner, api.ExportRequest{Title: "weekly full", Purpose: "p", Courses: courses,
+		Tables: []api.Table{"grades"}, Schedule: &weekly})
+	e1, err := env.admin.Export(ctx, run1.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := env.app.runner.Recur(ctx, e1.WindowTo.Add(6*24*time.Hour), env.app.svc.NewID); err != nil || len(runs) != 0 {
+		t.Fatalf("a weekly request recurred after 6 days: %d runs, %v", len(runs), err)
+	}
+	runs, err := env.app.runner.Recur(ctx, e1.WindowTo.Add(8*24*time.Hour), env.app.svc.NewID)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("Recur after 8 days: %d runs, %v", len(runs), err)
+	}
+	run2 := fetchExport(t, env, partner, runs[0].ID, courses)
+	n1, n2 := run1.tables[export.TableGrades].NumRows(), run2.tables[export.TableGrades].NumRows()
+	if n1 == 0 || n2 != n1 {
+		t.Errorf("full runs: %d then %d grades, want the same non-zero count (the source did not change)", n1, n2)
+	}
 }
 
 func ids(list []api.Export) []string {

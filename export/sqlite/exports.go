@@ -453,6 +453,20 @@ func (db *DB) startSeries(ctx context.Context, tx *sql.Tx, id string, now time.T
 func (db *DB) CreateRun(ctx context.Context, prev *export.Export, id string, to time.Time) (_ *export.Export, err error) {
 	defer export.Wrap(&err, "DB.CreateRun(%s)", prev.SeriesID)
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		// Checked again in the transaction: the series' first run must
+		// still stand (not revoked) and prev must still be its latest run.
+		var rootState string
+		var latest int
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT state FROM exports WHERE id = ?), (SELECT max(run) FROM exports WHERE series_id = ?)`,
+			prev.SeriesID, prev.SeriesID).Scan(&rootState, &latest); err != nil {
+			return err
+		}
+		if s := export.State(rootState); s != export.StateReady && s != export.StateExpired {
+			return export.Errorf(export.ECONFLICT, "series %s is %s: no more runs", prev.SeriesID, s)
+		}
+		if latest != prev.Run {
+			return export.Errorf(export.ECONFLICT, "run %d of series %s exists already", prev.Run+1, prev.SeriesID)
+		}
 		now := db.now()
 		req, err := json.Marshal(prev.Request)
 		if err != nil {

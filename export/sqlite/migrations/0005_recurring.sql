@@ -5,3 +5,7 @@ ALTER TABLE exports ADD COLUMN run INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE exports ADD COLUMN window_from TEXT NOT NULL DEFAULT '';
 ALTER TABLE exports ADD COLUMN window_to TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX exports_series_run ON exports (series_id, run) WHERE series_id != '';
+
+-- Tokens created before expiry existed get the default lifetime from their
+-- creation, instead of never expiring.
+UPDATE principals SET expires_at = strftime('%Y-%m-%dT%H:%M:%SZ', created_at, '+90 days') WHERE expires_at = '';
