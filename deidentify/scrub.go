@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -83,9 +84,10 @@ type Scrubber struct {
 	maxTokenLen int
 }
 
-// A detector appends the findings of one kind of personal data in s to dst.
-// Detectors only look at s; the Scrubber merges their overlapping results.
-type detector func(s string, dst []match) []match
+// A detector appends the findings of one kind of personal data in the
+// indexed text to dst. Detectors only look at the text; the Scrubber merges
+// their overlapping results.
+type detector func(ix *textIndex, dst []match) []match
 
 // match is a finding with its replacement and a rank that breaks ties
 // between findings with the same span (lower wins).
@@ -234,11 +236,14 @@ func (sc *Scrubber) scrub(text string, maxPasses int) (out string, findings []Fi
 	if !utf8.ValidString(s) {
 		s, fixes = sanitizeUTF8(s)
 	}
-	var all []match // in s, sorted, disjoint
+	st := statePool.Get().(*scrubState)
+	defer st.release()
+	all := st.all[:0] // in s, sorted, disjoint
+	defer func() { st.all = all[:0] }()
 	cur := s
 	for {
 		passes++
-		found := sc.detect(cur)
+		found := sc.detect(cur, st)
 		if len(found) == 0 {
 			break
 		}
@@ -272,21 +277,50 @@ func (sc *Scrubber) scrub(text string, maxPasses int) (out string, findings []Fi
 	return cur, findings, passes
 }
 
+// scrubState is the working memory of a Scrub, recycled between calls so
+// that scrubbing allocates little more than its result.
+type scrubState struct {
+	ix         textIndex
+	found, cut []match
+	all        []match
+	prot       []span
+}
+
+var statePool = sync.Pool{New: func() any { return new(scrubState) }}
+
+// maxPooledMatches bounds the match buffers a recycled state keeps.
+const maxPooledMatches = 1 << 12
+
+func (st *scrubState) release() {
+	// Keep nothing of the text: its folded words are personal data.
+	st.ix.s = ""
+	clear(st.ix.key[:cap(st.ix.key)])
+	if len(st.ix.word) > maxPooledIndex || cap(st.found) > maxPooledMatches || cap(st.cut) > maxPooledMatches ||
+		cap(st.all) > maxPooledMatches || cap(st.prot) > maxPooledMatches {
+		return // a rare huge text must not pin its memory
+	}
+	statePool.Put(st)
+}
+
 // detect runs every detector over s and returns the merged findings outside
-// the replacement tokens already in s, sorted by start.
-func (sc *Scrubber) detect(s string) []match {
-	var ms []match
-	tr := scanTraits(s)
+// the replacement tokens already in s, sorted by start. They are valid
+// until the next call with st.
+func (sc *Scrubber) detect(s string, st *scrubState) []match {
+	ms := st.found[:0]
+	ix := &st.ix
+	ix.reset(s)
 	for _, d := range sc.detectors {
-		if d.needs == nil || d.needs(&tr) {
-			ms = d.find(s, ms)
+		if d.needs == nil || d.needs(&ix.traits) {
+			ms = d.find(ix, ms)
 		}
 	}
+	st.found = ms[:0]
 	if len(ms) == 0 {
 		return nil
 	}
-	if prot := sc.protectedSpans(s); len(prot) > 0 {
-		ms = subtractSpans(s, ms, prot)
+	if st.prot = sc.protectedSpans(s, st.prot[:0]); len(st.prot) > 0 {
+		ms = subtractSpans(s, ms, st.prot, st.cut[:0])
+		st.cut = ms[:0]
 	}
 	return mergeMatches(ms)
 }
@@ -297,8 +331,7 @@ type span struct{ start, end int }
 // protectedSpans returns the replacement tokens in s: bracketed text equal
 // to a token this Scrubber can produce. Tokens contain no inner brackets, so
 // the spans found are disjoint and every inserted token is found again.
-func (sc *Scrubber) protectedSpans(s string) []span {
-	var spans []span
+func (sc *Scrubber) protectedSpans(s string, spans []span) []span {
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '[')
 		if j < 0 {
@@ -321,12 +354,11 @@ func (sc *Scrubber) protectedSpans(s string) []span {
 	return spans
 }
 
-// subtractSpans cuts the protected spans out of the matches. A match that
-// straddles a token leaves the pieces on either side (trimmed of spaces),
-// since those may still hold personal data.
-func subtractSpans(s string, ms []match, prot []span) []match {
+// subtractSpans cuts the protected spans out of the matches, appending
+// what is left to out. A match that straddles a token leaves the pieces on
+// either side (trimmed of spaces), since those may still hold personal data.
+func subtractSpans(s string, ms []match, prot []span, out []match) []match {
 	slices.SortFunc(ms, func(a, b match) int { return cmp.Compare(a.start, b.start) })
-	out := ms[:0:0]
 	lo := 0 // prot[:lo] end before the current match starts
 	for _, m := range ms {
 		for lo < len(prot) && prot[lo].end <= m.start {

@@ -28,16 +28,23 @@ func isCueSep(c byte) bool {
 }
 
 // cueSet is a set of cue phrases (lower case) looked up by the words
-// before a position.
-type cueSet map[string]bool
+// before a position: for most positions none is a cue, which its filter
+// tells without a lookup.
+type cueSet struct {
+	prefixes *prefixFilter
+	table    *wordTable[bool]
+}
 
 func newCueSet(cues ...string) cueSet {
-	m := cueSet{}
+	m := map[string]bool{}
 	for _, c := range cues {
 		m[c] = true
 	}
-	return m
+	return cueSet{newPrefixFilter(m), newWordTable(m)}
 }
+
+// has reports whether key is a cue.
+func (c cueSet) has(key []byte) bool { return mayContain(c.prefixes, key) && get(c.table, key) }
 
 // maxCueWords and maxCueBytes bound the phrases a cueSet can hold.
 const (
@@ -58,35 +65,34 @@ func cueEndsBefore(s string, i int, cues cueSet, fillers map[string]bool, maxFil
 		for n := 0; j > 0 && n < 4 && isCueSep(s[j-1]); n++ {
 			j--
 		}
+		// The key holds the words from k to j, lower case, at the end of
+		// buf.
 		var buf [maxCueBytes]byte
-		key := buf[:0]
+		start := len(buf)
 		k := j
-		var first string
+		first := -1 // length of the word nearest i, the end of key
 		for words := 0; words < maxCueWords && k > 0; words++ {
 			w := k
 			for w > 0 && k-w < 14 && isCueWordByte(s[w-1]) {
 				w--
 			}
-			if w == k || w > 0 && (isDigit(s[w-1]) || s[w-1] == '_') || len(key)+k-w+1 > maxCueBytes {
+			if w == k || w > 0 && (isDigit(s[w-1]) || s[w-1] == '_') || len(buf)-start+k-w+1 > maxCueBytes {
 				break
 			}
 			// Prepend the word to key.
-			n := k - w
-			if len(key) > 0 {
-				n++
+			if start < len(buf) {
+				start--
+				buf[start] = ' '
 			}
-			key = key[:len(key)+n]
-			copy(key[n:], key[:len(key)-n])
+			start -= k - w
 			for x := 0; x < k-w; x++ {
-				key[x] = lowerASCII(s[w+x])
+				buf[start+x] = lowerASCII(s[w+x])
 			}
-			if n > k-w {
-				key[k-w] = ' '
-			}
+			key := buf[start:]
 			if words == 0 {
-				first = string(key)
+				first = len(key)
 			}
-			if cues[string(key)] {
+			if cues.has(key) {
 				return true
 			}
 			if w == 0 || s[w-1] != ' ' {
@@ -94,28 +100,32 @@ func cueEndsBefore(s string, i int, cues cueSet, fillers map[string]bool, maxFil
 			}
 			k = w - 1
 		}
-		if fill == maxFill || !fillers[first] {
+		if fill == maxFill || first < 0 || !fillers[string(buf[len(buf)-first:])] {
 			return false
 		}
-		j -= len(first)
+		j -= first
 	}
 }
 
-// lowerWord lower-cases a short ASCII word; longer words map to "".
-func lowerWord(w string) string {
+// inLower looks up the short ASCII word w in m, in lower case; a word
+// longer than 16 bytes is looked up as "". It copies nothing to the heap.
+func inLower[V any](m map[string]V, w string) (V, bool) {
 	if len(w) > 16 {
-		return ""
+		v, ok := m[""]
+		return v, ok
 	}
-	for i := 0; i < len(w); i++ {
-		if c := w[i]; c >= 'A' && c <= 'Z' {
-			var buf [16]byte
-			for k := 0; k < len(w); k++ {
-				buf[k] = lowerASCII(w[k])
-			}
-			return string(buf[:len(w)])
-		}
+	var buf [16]byte
+	for k := 0; k < len(w); k++ {
+		buf[k] = lowerASCII(w[k])
 	}
-	return w
+	v, ok := m[string(buf[:len(w)])]
+	return v, ok
+}
+
+// isLower reports whether the set m holds w as inLower looks it up.
+func isLower(m map[string]bool, w string) bool {
+	v, _ := inLower(m, w)
+	return v
 }
 
 // numberRun returns the end of the digits at i and their value (capped).
@@ -138,15 +148,17 @@ var (
 	ageSuffixes = []string{" years old", "-years-old", " year old", "-year-old", " yrs old", " yr old", " y/o", "y/o", " y.o.", " yo", "yo"}
 	// ageFollowers may follow a disclosed age; any other word (a unit such
 	// as "weeks", "%", "points") means the number is not an age.
-	ageFollowers = wordSet("and but now so too this next soon today myself going with from in and years year yrs yr old male female man woman guy girl here living based who which retired learning trying studying working myself lol haha if because as when i m f last")
+	ageFollowers        = wordSet("and but now so too this next soon today myself going with from in and years year yrs yr old male female man woman guy girl here living based who which retired learning trying studying working myself lol haha if because as when i m f last")
+	ageFollowerPrefixes = newPrefixFilter(ageFollowers)
 	// ageSelfSuffixes make a number an age wherever it stands: "65 years
 	// young", "at 59 years of age".
 	ageSelfSuffixes = []string{" years young", " years of age", " years old,", " years old."}
 )
 
 // findAges finds ages the writer discloses.
-func findAges(s string, dst []match) []match {
-	for i := nextNumberStart(s, 0); i < len(s); i = nextNumberStart(s, i) {
+func findAges(ix *textIndex, dst []match) []match {
+	s := ix.s
+	for i := ix.nextNumberStart(0, numLeftStop); i < len(s); i = ix.nextNumberStart(i, numLeftStop) {
 		end, v := numberRun(s, i)
 		if e, ok := ageAt(s, i, end, v); ok {
 			dst = append(dst, match{start: i, end: e, typ: FindingAge, token: genericTokens[FindingAge], rank: rankAge})
@@ -163,18 +175,12 @@ func ageAt(s string, i, end, v int) (int, bool) {
 	if end-i > 3 || v == 0 || v > 120 {
 		return 0, false
 	}
-	for _, suf := range ageSuffixes {
-		if hasPrefixFold(s, end, suf) && !wordGoesOn(s, end+len(suf)) {
-			// "45 y/o", "a 17-year-old", "17 years old".
-			if suf[len(suf)-1] == 'd' && !cueEndsBefore(s, i, ageCues, ageFillers, 1) && !cueEndsBefore(s, i, ageSelfCues, nil, 0) {
-				continue // "the building is 45 years old"
+	// Every suffix starts with " ", "-" or "y".
+	if end < len(s) {
+		if c := lowerASCII(s[end]); c == ' ' || c == '-' || c == 'y' {
+			if e, ok := ageSuffixAt(s, i, end, v); ok {
+				return e, true
 			}
-			return end + len(suf), true
-		}
-	}
-	for _, suf := range ageSelfSuffixes {
-		if v >= 10 && hasPrefixFold(s, end, suf) {
-			return end + len(strings.TrimRight(suf, ",.")), true
 		}
 	}
 	if v < 10 || v > 110 || !ageFollowerOK(s, end) {
@@ -191,6 +197,26 @@ func ageAt(s string, i, end, v int) (int, bool) {
 		}
 		if j+2 < len(s) && s[j] == ' ' && s[j+1] == 'I' && (s[j+2] == ' ' || s[j+2] == '\'' || strings.HasPrefix(s[j+2:], "’")) {
 			return end, true
+		}
+	}
+	return 0, false
+}
+
+// ageSuffixAt reports whether a suffix after the number v in s[i:end]
+// makes it an age ("45 y/o", "17 years old") and where its span ends.
+func ageSuffixAt(s string, i, end, v int) (int, bool) {
+	for _, suf := range ageSuffixes {
+		if hasPrefixFold(s, end, suf) && !wordGoesOn(s, end+len(suf)) {
+			// "45 y/o", "a 17-year-old", "17 years old".
+			if suf[len(suf)-1] == 'd' && !cueEndsBefore(s, i, ageCues, ageFillers, 1) && !cueEndsBefore(s, i, ageSelfCues, nil, 0) {
+				continue // "the building is 45 years old"
+			}
+			return end + len(suf), true
+		}
+	}
+	for _, suf := range ageSelfSuffixes {
+		if v >= 10 && hasPrefixFold(s, end, suf) {
+			return end + len(strings.TrimRight(suf, ",.")), true
 		}
 	}
 	return 0, false
@@ -224,7 +250,7 @@ func ageFollowerOK(s string, p int) bool {
 		if b == a {
 			return strings.HasPrefix(s[a:], "—") || strings.HasPrefix(s[a:], "–")
 		}
-		return ageFollowers[lowerWord(s[a:b])]
+		return mayContain(ageFollowerPrefixes, s[a:b]) && isLower(ageFollowers, s[a:b])
 	}
 	return false
 }
@@ -243,11 +269,17 @@ var (
 		"may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
 		"september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
 	}
+	// monthPrefixes tells most words from month names without a lookup.
+	monthPrefixes = newPrefixFilter(monthNames)
 )
 
 // findDatesOfBirth finds dates introduced by a birth cue.
-func findDatesOfBirth(s string, dst []match) []match {
-	for i := nextDigit(s, 0); i < len(s); i = nextDigit(s, i) {
+func findDatesOfBirth(ix *textIndex, dst []match) []match {
+	s := ix.s
+	if !mayHaveDOBCue(s) {
+		return dst
+	}
+	for i := ix.nextDigit(0); i < len(s); i = ix.nextDigit(i) {
 		end, _ := numberRun(s, i)
 		if i > 0 && isDigit(s[i-1]) {
 			i = end
@@ -276,6 +308,29 @@ func findDatesOfBirth(s string, dst []match) []match {
 	return dst
 }
 
+// mayHaveDOBCue reports whether s holds, in any case, a word that every
+// cue of a birth date holds: "born", "dob", "d.o.b", "birth", "bday" or
+// "b." from dobCues and dobCuesAfter, "yyyy" from dobFormCues. Most texts
+// do not, and need no date parsed.
+func mayHaveDOBCue(s string) bool {
+	for _, c := range []byte("bByY") {
+		for from := 0; ; {
+			k := strings.IndexByte(s[from:], c)
+			if k < 0 {
+				break
+			}
+			i := from + k
+			if c|0x20 == 'y' && hasPrefixFold(s, i, "yyyy") ||
+				c|0x20 == 'b' && (hasPrefixFold(s, i, "born") || hasPrefixFold(s, i, "birth") || hasPrefixFold(s, i, "bday") ||
+					hasPrefixFold(s, i, "b.") || hasPrefixFold(s, i-2, "dob") || hasPrefixFold(s, i-4, "d.o.b")) {
+				return true
+			}
+			from = i + 1
+		}
+	}
+	return false
+}
+
 // monthBefore returns the start of a month name that precedes the number
 // at i ("February 3", "Feb. 3"), or -1.
 func monthBefore(s string, i int) int {
@@ -290,7 +345,10 @@ func monthBefore(s string, i int) int {
 	if k == j || k > 0 && isAlnum(s[k-1]) || j == i {
 		return -1
 	}
-	if _, ok := monthNames[lowerWord(s[k:j])]; !ok {
+	if !mayContain(monthPrefixes, s[k:j]) {
+		return -1
+	}
+	if _, ok := inLower(monthNames, s[k:j]); !ok {
 		return -1
 	}
 	return k
@@ -305,7 +363,10 @@ func monthAt(s string, i int) int {
 	if j == i || wordGoesOn(s, j) {
 		return -1
 	}
-	if _, ok := monthNames[lowerWord(s[i:j])]; !ok {
+	if !mayContain(monthPrefixes, s[i:j]) {
+		return -1
+	}
+	if _, ok := inLower(monthNames, s[i:j]); !ok {
 		return -1
 	}
 	if j < len(s) && s[j] == '.' {
@@ -353,6 +414,12 @@ func dateAt(s string, i int) int {
 }
 
 func skipOrdinal(s string, e int) int {
+	if e >= len(s) {
+		return e
+	}
+	if c := s[e] | 0x20; c != 's' && c != 'n' && c != 'r' && c != 't' {
+		return e
+	}
 	for _, o := range []string{"st", "nd", "rd", "th"} {
 		if hasPrefixFold(s, e, o) && !wordGoesOn(s, e+2) {
 			return e + 2
@@ -449,8 +516,9 @@ func postalCueAfter(s string, e int) bool {
 }
 
 // findPostalCodes finds postal codes introduced by a cue.
-func findPostalCodes(s string, dst []match) []match {
-	for i := nextDigit(s, 0); i < len(s); i = nextDigit(s, i) {
+func findPostalCodes(ix *textIndex, dst []match) []match {
+	s := ix.s
+	for i := ix.nextDigit(0); i < len(s); i = ix.nextDigit(i) {
 		end, _ := numberRun(s, i)
 		// UK and Canadian codes start with letters: back up to the word.
 		w := i
@@ -478,9 +546,36 @@ var postalCodeShapes = []string{
 	"A9A 9A9", "999 999", "9999 AA", "9999-999", "999-9999", "99999", "99-999", "9999",
 }
 
+// postalShapesByDigits holds, for each count of digits at the start of a
+// candidate (up to one more than any shape starts with), the shapes it may
+// have, in the order of postalCodeShapes. A shape asks for as many digits
+// as it starts with (none if it starts with a letter), and no more when a
+// dash or the end of the code follows them: on the others matchShape
+// fails, or wordGoesOn holds after them.
+var postalShapesByDigits = func() (t [7][]string) {
+	for digits := range t {
+		for _, shape := range postalCodeShapes {
+			lead := strings.IndexFunc(shape, func(r rune) bool { return r != '9' })
+			if lead < 0 {
+				lead = len(shape)
+			}
+			exact := lead == len(shape) || shape[lead] == '-'
+			if digits < lead || exact && digits != lead || lead == 0 && digits > 0 {
+				continue
+			}
+			t[digits] = append(t[digits], shape)
+		}
+	}
+	return t
+}()
+
 // postalCodeAt returns the end of a postal code at i, or -1.
 func postalCodeAt(s string, i int) int {
-	for _, shape := range postalCodeShapes {
+	digits := 0
+	for digits < 6 && i+digits < len(s) && isDigit(s[i+digits]) {
+		digits++
+	}
+	for _, shape := range postalShapesByDigits[digits] {
 		if e := matchShape(s, i, shape); e > 0 && !wordGoesOn(s, e) && !(e+1 < len(s) && (s[e] == '-' || s[e] == '.') && isDigit(s[e+1])) {
 			return e
 		}

@@ -8,7 +8,7 @@ import (
 // detected returns the substrings of s a detector reports.
 func detected(d detector, s string) []string {
 	var out []string
-	for _, m := range d(s, nil) {
+	for _, m := range d(newTextIndex(s), nil) {
 		out = append(out, s[m.start:m.end])
 	}
 	return out
@@ -164,11 +164,11 @@ func TestFindRoster(t *testing.T) {
 		{"mlopez2 and xmlopez", nil},
 	})
 	t.Run("AmbiguousPartGetsGenericToken", func(t *testing.T) {
-		ms := sc.roster.find("Maria said", nil)
+		ms := sc.roster.find(newTextIndex("Maria said"), nil)
 		if len(ms) != 1 || ms[0].token != "[PERSON]" {
 			t.Errorf("got %+v, want one generic [PERSON]", ms)
 		}
-		ms = sc.roster.find("Maria Stone said", nil)
+		ms = sc.roster.find(newTextIndex("Maria Stone said"), nil)
 		if len(ms) != 1 || ms[0].token != "[PERSON l_stone]" {
 			t.Errorf("got %+v, want the full name's token", ms)
 		}

@@ -219,18 +219,48 @@ func parseLocal(s string, end int) int {
 	return start
 }
 
-// emailTriggers are the bytes an at-separator starts with.
-var emailTriggers = func() (t [256]bool) {
-	for _, c := range []byte("@[({<aA") {
-		t[c] = true
-	}
-	return t
-}()
+// atFinder finds where an at-separator may start: at an "@", at a bracket
+// ("[at]", "(at)", "{at}", "<at>") and at the word "at", in any case. Most
+// text has few of them, and the finders skip the rest quickly.
+type atFinder struct {
+	ix                 *textIndex
+	bytes              [5]byteFinder
+	bytesFrom, bytesAt int // the first byte found from bytesFrom, or len(s)
+	wordFrom, at       int // the word "at" found from wordFrom, or len(s)
+}
 
-func findEmails(s string, dst []match) []match {
+func (f *atFinder) init(ix *textIndex) {
+	f.ix = ix
+	for k, c := range []byte("@[({<") {
+		f.bytes[k] = newByteFinder(ix.s, c)
+	}
+	f.bytesFrom, f.bytesAt = 1, 0
+	f.wordFrom, f.at = 1, 0
+}
+
+// next returns the first position at or after i where an at-separator may
+// start, or len(s).
+func (f *atFinder) next(i int) int {
+	if i < f.bytesFrom || i > f.bytesAt {
+		f.bytesFrom, f.bytesAt = i, f.bytes[0].next(i)
+		for k := 1; k < len(f.bytes); k++ {
+			f.bytesAt = min(f.bytesAt, f.bytes[k].next(i))
+		}
+	}
+	p := f.bytesAt
+	if i < f.wordFrom || i > f.at {
+		f.wordFrom, f.at = i, f.ix.nextAtWord(i)
+	}
+	return min(p, f.at)
+}
+
+func findEmails(ix *textIndex, dst []match) []match {
+	s := ix.s
+	var at atFinder
+	at.init(ix)
 	for i := 0; i < len(s); i++ {
-		if !emailTriggers[s[i]] {
-			continue
+		if i = at.next(i); i >= len(s) {
+			break
 		}
 		sepEnd, kind, ok := atSeparator(s, i)
 		if !ok {
@@ -300,7 +330,8 @@ func emailPlausible(s string, kind atKind, spaced bool, start, localEnd, domStar
 // findHandles finds @mentions: "@" at the start of a word followed by a
 // name with at least one letter. An "@" inside an address is preceded by
 // the local part and so never starts a handle.
-func findHandles(s string, dst []match) []match {
+func findHandles(ix *textIndex, dst []match) []match {
+	s := ix.s
 	code := newCodeState(s)
 	for i := 0; i < len(s); i++ {
 		j := strings.IndexByte(s[i:], '@')
@@ -352,17 +383,16 @@ var notHandles = wordSet("everyone here channel all " +
 // code block: the @words there are annotations and decorators, not people.
 // Positions must be asked in increasing order, which keeps it linear.
 type codeState struct {
-	s         string
-	pos       int // s[:pos] is accounted for
-	fences    int // "```" fences in s[:pos]
-	lastFence int // start of the last fence in s, or -1
-	lineTicks int // single backticks on the current line before pos
-	nextTick  int // first "`" at or after the last k asked, or len(s)
-	nextLine  int // first newline at or after the last k asked, or len(s)
+	s            string
+	pos          int // s[:pos] is accounted for
+	fences       int // "```" fences in s[:pos]
+	lastFence    int // start of the last fence in s, -1 if none, -2 until needed
+	lineTicks    int // single backticks on the current line before pos
+	ticks, lines byteFinder
 }
 
 func newCodeState(s string) *codeState {
-	return &codeState{s: s, lastFence: strings.LastIndex(s, "```"), nextTick: -1, nextLine: -1}
+	return &codeState{s: s, lastFence: -2, ticks: newByteFinder(s, '`'), lines: newByteFinder(s, '\n')}
 }
 
 // inCode reports whether s[j:k] lies inside a closed code block: after an
@@ -372,6 +402,13 @@ func newCodeState(s string) *codeState {
 func (c *codeState) inCode(j, k int) bool {
 	s := c.s
 	for c.pos < j {
+		// Only backticks and newlines change the state.
+		if p := min(c.ticks.next(c.pos), c.lines.next(c.pos)); p < j {
+			c.pos = p
+		} else {
+			c.pos = j
+			break
+		}
 		switch {
 		case strings.HasPrefix(s[c.pos:], "```"):
 			c.fences++
@@ -384,26 +421,18 @@ func (c *codeState) inCode(j, k int) bool {
 		}
 		c.pos++
 	}
-	if c.fences%2 == 1 && c.lastFence >= k {
-		return true
+	if c.fences%2 == 1 {
+		if c.lastFence == -2 {
+			c.lastFence = strings.LastIndex(s, "```")
+		}
+		if c.lastFence >= k {
+			return true
+		}
 	}
 	if c.lineTicks%2 == 0 {
 		return false
 	}
-	if c.nextTick < k {
-		c.nextTick = k + indexOrLen(s[k:], '`')
-	}
-	if c.nextLine < k {
-		c.nextLine = k + indexOrLen(s[k:], '\n')
-	}
-	return c.nextTick < c.nextLine
-}
-
-func indexOrLen(s string, b byte) int {
-	if i := strings.IndexByte(s, b); i >= 0 {
-		return i
-	}
-	return len(s)
+	return c.ticks.next(k) < c.lines.next(k)
 }
 
 // annotation reports whether the @word at s[j:k] is code rather than a

@@ -24,40 +24,9 @@ func numRightStop(s string, p int) bool {
 	return p+1 < len(s) && isDigit(s[p+1]) && (c == '.' || c == '-' || c == '/' || c == ':' || c == ',')
 }
 
-// nextDigit returns the first digit at or after i, or len(s).
-func nextDigit(s string, i int) int {
-	for i < len(s) && !isDigit(s[i]) {
-		i++
-	}
-	return min(i, len(s))
-}
-
-// nextNumberStart returns the first digit at or after i that starts a
-// number (is not preceded by a left stop), or len(s).
-func nextNumberStart(s string, i int) int {
-	return nextNumberStartStop(s, i, numLeftStop)
-}
-
 // idLeftStop is numLeftStop for numbers with check digits or a fixed
 // shape: "CC#4111 1111 1111 1111" and "ssn:123-45-6789" are still ids.
 func idLeftStop(c byte) bool { return c != '#' && c != ':' && numLeftStop(c) }
-
-func nextNumberStartStop(s string, i int, stop func(byte) bool) int {
-	for i < len(s) {
-		if !isDigit(s[i]) {
-			i++
-			continue
-		}
-		if i > 0 && stop(s[i-1]) {
-			for i < len(s) && isDigit(s[i]) {
-				i++
-			}
-			continue
-		}
-		return i
-	}
-	return len(s)
-}
 
 // digitGroups reads digits from i in groups separated by one byte from
 // seps (the same one throughout), appending them to d (at most max). It
@@ -97,9 +66,10 @@ func containsByte(s string, c byte) bool {
 // findCreditCards finds 13 to 19 digits, bare or in groups of 3 to 6
 // separated by spaces or dashes, with a card network's prefix and a valid
 // Luhn check digit.
-func findCreditCards(s string, dst []match) []match {
+func findCreditCards(ix *textIndex, dst []match) []match {
+	s := ix.s
 	var buf [19]byte
-	for i := nextNumberStartStop(s, 0, idLeftStop); i < len(s); i = nextNumberStartStop(s, i, idLeftStop) {
+	for i := ix.nextNumberStart(0, idLeftStop); i < len(s); i = ix.nextNumberStart(i, idLeftStop) {
 		end, d, ok := digitGroups(s, i, " -.", buf[:0], 19)
 		if ok && len(d) >= 13 && !numRightStop(s, end) && cardGroupsOK(s[i:end]) && cardPrefix(d) && luhn(d) {
 			dst = append(dst, match{start: i, end: end, typ: FindingCreditCard, token: genericTokens[FindingCreditCard], rank: rankCard})
@@ -186,10 +156,11 @@ const maxIBAN = 34
 
 // findIBANs finds IBANs written compactly or in groups of four separated by
 // single spaces, in upper or lower case.
-func findIBANs(s string, dst []match) []match {
+func findIBANs(ix *textIndex, dst []match) []match {
+	s := ix.s
 	for i := 0; i+4 <= len(s); i++ {
 		// Driven by the digits: the check digits follow two letters.
-		d := nextDigit(s, i+2)
+		d := ix.nextDigit(i + 2)
 		if d+1 >= len(s) {
 			break
 		}
@@ -263,14 +234,15 @@ func ibanChecksum(b []byte) bool {
 
 // findNationalIDs finds US Social Security numbers, UK National Insurance
 // numbers and Brazilian CPFs.
-func findNationalIDs(s string, dst []match) []match {
-	return findNINOs(s, findSSNsAndCPFs(s, dst))
+func findNationalIDs(ix *textIndex, dst []match) []match {
+	return findNINOs(ix, findSSNsAndCPFs(ix, dst))
 }
 
 // findSSNsAndCPFs finds the all-digit national ids.
-func findSSNsAndCPFs(s string, dst []match) []match {
+func findSSNsAndCPFs(ix *textIndex, dst []match) []match {
+	s := ix.s
 	var buf [12]byte
-	for i := nextNumberStartStop(s, 0, idLeftStop); i < len(s); i = nextNumberStartStop(s, i, idLeftStop) {
+	for i := ix.nextNumberStart(0, idLeftStop); i < len(s); i = ix.nextNumberStart(i, idLeftStop) {
 		end, d, ok := digitGroups(s, i, " -.", buf[:0], 11)
 		if e := matchShape(s, i, "999.999.999-99"); e > 0 {
 			// A CPF mixes dots and a dash.
@@ -341,9 +313,10 @@ func cpfCheck(d []byte) byte {
 
 // findNINOs finds UK National Insurance numbers: two prefix letters
 // allowed by HMRC, six digits (optionally in pairs) and a suffix A-D.
-func findNINOs(s string, dst []match) []match {
+func findNINOs(ix *textIndex, dst []match) []match {
+	s := ix.s
 	for pos := 0; pos < len(s); {
-		d := nextNumberStartAny(s, pos)
+		d := ix.nextNumberStartAny(pos)
 		if d >= len(s) {
 			break
 		}
@@ -361,18 +334,6 @@ func findNINOs(s string, dst []match) []match {
 		}
 	}
 	return dst
-}
-
-// nextNumberStartAny returns the first digit at or after i that does not
-// follow a digit, or len(s).
-func nextNumberStartAny(s string, i int) int {
-	for {
-		i = nextDigit(s, i)
-		if i >= len(s) || i == 0 || !isDigit(s[i-1]) {
-			return i
-		}
-		i++
-	}
 }
 
 // ninoAt returns the end of a National Insurance number at i, or -1.

@@ -17,23 +17,13 @@ func ipLeftStop(c byte) bool { return isAlnum(c) || c == '_' || c == '.' || c ==
 
 func isIPChar(c byte) bool { return isHexDigit(c) || c == ':' || c == '.' }
 
-// ipTrigger marks the bytes every address holds: digits and colons.
-var ipTrigger = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	t[':'] = true
-	return t
-}()
-
-func findIPs(s string, dst []match) []match {
+func findIPs(ix *textIndex, dst []match) []match {
+	s := ix.s
+	colons := newByteFinder(s, ':')
 	for i := 0; i < len(s); {
-		// Jump to the next digit or colon, then back to the start of its
-		// run of address characters.
-		p := i
-		for p < len(s) && !ipTrigger[s[p]] {
-			p++
-		}
+		// Jump to the next digit or colon (every address holds one), then
+		// back to the start of its run of address characters.
+		p := min(ix.nextDigit(i), colons.next(i))
 		if p == len(s) {
 			break
 		}
@@ -93,7 +83,15 @@ func findIPs(s string, dst []match) []match {
 // ipLength returns the length of the address at the start of run (a run of
 // hex digits, colons and dots), or 0 if there is none.
 func ipLength(run string) int {
-	for _, cand := range []string{strings.TrimRight(run, ".:"), run} {
+	e := len(run)
+	for e > 0 && (run[e-1] == '.' || run[e-1] == ':') {
+		e--
+	}
+	trimmed := run[:e]
+	for k, cand := range []string{trimmed, run} {
+		if k == 1 && len(trimmed) == len(run) {
+			break // the same as the first
+		}
 		colons := strings.Count(cand, ":")
 		switch {
 		case colons >= 2:
@@ -118,22 +116,21 @@ func ipLength(run string) int {
 // isIPv4 reports whether s is four dot-separated decimal octets, each 0-255
 // (leading zeros allowed: "010.001.002.003" is still an address to scrub).
 func isIPv4(s string) bool {
-	octets := 0
-	for part := range strings.SplitSeq(s, ".") {
-		if len(part) == 0 || len(part) > 3 {
-			return false
-		}
-		v := 0
-		for i := 0; i < len(part); i++ {
-			if !isDigit(part[i]) {
+	octets, v, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digits == 0 || v > 255 {
 				return false
 			}
-			v = v*10 + int(part[i]-'0')
+			octets++
+			v, digits = 0, 0
+			continue
 		}
-		if v > 255 {
+		if !isDigit(s[i]) || digits == 3 {
 			return false
 		}
-		octets++
+		v = v*10 + int(s[i]-'0')
+		digits++
 	}
 	return octets == 4
 }
@@ -151,6 +148,9 @@ func isIPv6(s string) bool {
 	}
 	if groups < 3 && !long {
 		return false // "1::2", "x[10::20]"
+	}
+	if strings.Count(s, ":") < 6 && !strings.Contains(s, "::") {
+		return false // netip refuses it too: "12:30:45" is a time
 	}
 	a, err := netip.ParseAddr(s)
 	return err == nil && a.Is6()

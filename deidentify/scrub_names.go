@@ -65,18 +65,65 @@ var (
 		excited interested curious new back late early ready able unable`)
 )
 
+// What a folded word is in the lists of the cue detector.
+const (
+	kindNotName uint8 = 1 << iota
+	kindTitle
+	kindFirstName
+	kindSignOff
+)
+
+var (
+	nameKinds = func() map[string]uint8 {
+		m := map[string]uint8{}
+		for set, k := range map[*map[string]bool]uint8{&notNames: kindNotName, &nameTitles: kindTitle, &firstNames: kindFirstName, &signOffs: kindSignOff} {
+			for w := range *set {
+				m[w] |= k
+			}
+		}
+		return m
+	}()
+	nameKindPrefixes = newPrefixFilter(nameKinds)
+	nameKindTable    = newWordTable(nameKinds)
+)
+
+// nameKindsOf looks a folded word up in the lists, with one lookup for
+// all of them and none for most words.
+func nameKindsOf(w []byte) uint8 {
+	if !mayContain(nameKindPrefixes, w) {
+		return 0
+	}
+	return get(nameKindTable, w)
+}
+
 // capWordAt reports whether a capitalised word starts at a and where it
 // ends.
 func capWordAt(s string, a int) (int, bool) {
 	if a >= len(s) {
 		return 0, false
 	}
-	r, n := runeAt(s, a)
-	if !unicode.IsUpper(r) && !unicode.IsTitle(r) {
-		return 0, false
+	n := 1
+	if c := s[a]; c < utf8.RuneSelf {
+		if c < 'A' || c > 'Z' {
+			return 0, false
+		}
+	} else {
+		var r rune
+		if r, n = utf8.DecodeRuneInString(s[a:]); !unicode.IsUpper(r) && !unicode.IsTitle(r) {
+			return 0, false
+		}
 	}
 	b := a + n
 	for b < len(s) {
+		if c := s[b]; c < utf8.RuneSelf {
+			if asciiWord[c] {
+				b++
+				continue
+			}
+			if c != '\'' && c != '-' {
+				break
+			}
+		}
 		r, n := runeAt(s, b)
 		if !isWordRune(r) {
 			if (r == '\'' || r == '-') && b+1 < len(s) {
@@ -100,36 +147,33 @@ func foldedWord(w string, scratch []byte) ([]byte, []byte) {
 	return scratch, scratch
 }
 
-func findCuedNames(s string, dst []match) []match {
-	var buf [32]byte
-	scratch := buf[:0]
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c < 'A' || c > 'Z' {
-				continue
-			}
-		} else if c < 0xC0 {
-			continue
+func findCuedNames(ix *textIndex, dst []match) []match {
+	s := ix.s
+	// A window of 32 bytes, as a [32]byte was: w below is read after
+	// surnameEnd has reused the buffer, which depends on its capacity.
+	scratch := ix.scratch(32)
+	words := ix.cursor(capitalWords)
+	for i := 0; ; {
+		// A name starts a word with a capital.
+		a, wordEnd := words.nextWord(i)
+		if a < 0 {
+			return dst
 		}
-		if i > 0 {
-			if r, _ := runeBefore(s, i); isWordRune(r) || r == tokenEnd || r == '\'' || r == '@' || r == '_' || r == '/' || r == '.' && i > 1 && s[i-2] != ' ' {
-				// Inside a word, a handle, a path: skip the rest of it.
-				for i+1 < len(s) && s[i+1] < utf8.RuneSelf && asciiWord[s[i+1]] {
-					i++
-				}
-				continue
+		i = wordEnd
+		if a > 0 {
+			if r, _ := runeBefore(s, a); r == tokenEnd || r == '\'' || r == '@' || r == '_' || r == '/' || r == '.' && a > 1 && s[a-2] != ' ' {
+				continue // a token, a handle, a path
 			}
 		}
-		b, ok := capWordAt(s, i)
+		b, ok := capWordAt(s, a)
 		if !ok {
 			continue
 		}
+		i = b
 		var w []byte
-		scratch, w = foldedWord(s[i:b], scratch)
-		a := i
-		if notNames[string(w)] && !nameTitles[string(w)] {
-			i = b - 1
+		scratch, w = foldedWord(s[a:b], scratch)
+		kinds := nameKindsOf(w)
+		if kinds&(kindNotName|kindTitle) == kindNotName {
 			continue
 		}
 		cue := nameCueBefore(s, a)
@@ -140,10 +184,11 @@ func findCuedNames(s string, dst []match) []match {
 			cue = noCue // an acronym: "with RAM", "by SEM"
 		}
 		if cue == noCue {
-			i = b - 1
 			continue
 		}
-		if nameTitles[string(w)] {
+		// w aliases scratch, which surnameEnd may have reused above: look
+		// it up again.
+		if kinds = nameKindsOf(w); kinds&kindTitle != 0 {
 			// "Dear Dr. Smith": the name is the word after the title.
 			j := b
 			if j < len(s) && s[j] == '.' {
@@ -154,20 +199,21 @@ func findCuedNames(s string, dst []match) []match {
 			}
 			nb, ok := capWordAt(s, j)
 			if !ok || j == b {
-				i = b - 1
 				continue
 			}
 			a, b = j, nb
+			i = b
 			scratch, w = foldedWord(s[a:b], scratch)
+			kinds = nameKindsOf(w)
 			cue = max(cue, greetingCue)
 		}
-		known := firstNames[string(w)]
+		known := kinds&kindFirstName != 0
 		if k := bytes.IndexByte(w, '-'); k > 0 && !known {
-			known = firstNames[string(w[:k])] // "Jean-Luc"
+			known = nameKindsOf(w[:k])&kindFirstName != 0 // "Jean-Luc"
 		}
 		accept := false
 		switch {
-		case notNames[string(w)]:
+		case kinds&kindNotName != 0:
 		case known:
 			accept = true
 		case cue == strongCue:
@@ -176,14 +222,12 @@ func findCuedNames(s string, dst []match) []match {
 			accept = closesGreeting(s, surnameEnd(s, b, &scratch))
 		}
 		if !accept {
-			i = b - 1
 			continue
 		}
 		end := skipPossessive(s, surnameEnd(s, b, &scratch))
 		dst = append(dst, match{start: a, end: end, typ: FindingPerson, token: genericTokens[FindingPerson], rank: rankCuedPerson})
-		i = end - 1
+		i = end
 	}
-	return dst
 }
 
 // surnameEnd extends a name ending at b over up to two more capitalised
@@ -199,7 +243,7 @@ func surnameEnd(s string, b int, scratch *[]byte) int {
 		if wb, ok := capWordAt(s, j); ok {
 			var w []byte
 			*scratch, w = foldedWord(s[j:wb], *scratch)
-			if notNames[string(w)] || signOffs[string(w)] || nameTitles[string(w)] {
+			if nameKindsOf(w)&(kindNotName|kindSignOff|kindTitle) != 0 {
 				break
 			}
 			end = wb
@@ -211,7 +255,7 @@ func surnameEnd(s string, b int, scratch *[]byte) int {
 		for k < len(s) && isAlpha(s[k]) && k-j < 4 {
 			k++
 		}
-		if k == j || !nameParticles[lowerWord(s[j:k])] || k >= len(s) || s[k] != ' ' {
+		if k == j || !mayContain(nameParticlePrefixes, s[j:k]) || !isLower(nameParticles, s[j:k]) || k >= len(s) || s[k] != ' ' {
 			break
 		}
 		wb, ok := capWordAt(s, k+1)
@@ -241,8 +285,15 @@ func closesGreeting(s string, e int) bool {
 func nameCueBefore(s string, a int) cueStrength {
 	// A sign-off line: the name stands alone on its line after "Cheers,"
 	// or after a dash.
-	if ls := lineStart(s, a); ls >= 0 {
-		if nameLineEnds(s, a) || nameEndsSentence(s, a) {
+	ls := lineStart(s, a)
+	// Whether the name ends its sentence matters at the start of a line,
+	// or after a comma or a dash (signOffSameLine, dashInLine).
+	endsSentence := false
+	if ls >= 0 || a >= 3 && s[a-1] == ' ' && s[a-2] == ',' || dashJustBefore(s, a) {
+		endsSentence = nameEndsSentence(s, a)
+	}
+	if ls >= 0 {
+		if endsSentence || nameLineEnds(s, a) {
 			if signOffBefore(s, ls) {
 				return strongCue
 			}
@@ -253,7 +304,7 @@ func nameCueBefore(s string, a int) cueStrength {
 	}
 	// A sign-off inside a line: "... refund. — Mirela.", "Ta, Oskar",
 	// "Best wishes, Ana. This took me ages".
-	if nameEndsSentence(s, a) {
+	if endsSentence {
 		if signOffSameLine(s, a) {
 			return strongCue
 		}
@@ -272,9 +323,10 @@ func nameCueBefore(s string, a int) cueStrength {
 		return noCue
 	}
 	comma := strings.IndexByte(s[j:a], ',') >= 0
-	// The cue is the last one to four words before j.
+	// The cue is the last one to four words before j. The key holds the
+	// words from w to j, lower case, at the end of buf.
 	var buf [40]byte
-	key := buf[:0]
+	start := len(buf)
 	best := noCue
 	k := j
 	for words := 0; words < 4 && k > 0; words++ {
@@ -282,29 +334,26 @@ func nameCueBefore(s string, a int) cueStrength {
 		for w > 0 && k-w < 12 && (isAlpha(s[w-1]) || s[w-1] == '\'' || s[w-1] == ':') {
 			w--
 		}
-		if w == k || w > 0 && (isAlnum(s[w-1]) || s[w-1] >= utf8.RuneSelf) || len(key)+k-w+1 > len(buf) {
+		if w == k || w > 0 && (isAlnum(s[w-1]) || s[w-1] >= utf8.RuneSelf) || len(buf)-start+k-w+1 > len(buf) {
 			break
 		}
-		// Prepend the word: key holds the words from w to j, lower case.
-		n := k - w
-		if len(key) > 0 {
-			n++
+		// Prepend the word.
+		if start < len(buf) {
+			start--
+			buf[start] = ' '
 		}
-		key = append(key, make([]byte, n)...)
-		copy(key[n:], key[:len(key)-n])
+		start -= k - w
 		for x := 0; x < k-w; x++ {
-			key[x] = lowerASCII(s[w+x])
+			buf[start+x] = lowerASCII(s[w+x])
 		}
-		if n > k-w {
-			key[k-w] = ' '
-		}
+		key := buf[start:]
 		if sp := bytes.IndexByte(key, ' '); sp > 0 && bytes.HasPrefix(key[sp+1:], []byte("name")) &&
-			nameCues[string(key[sp+1:])] == strongCue && !nameOwners[string(key[:sp])] {
+			nameCueOf(key[sp+1:]) == strongCue && !nameOwners[string(key[:sp])] {
 			// "Team name: Outliers", "the file name is Report": the
 			// name of a thing, not a person.
 			return noCue
 		}
-		if st := nameCues[string(key)]; st > best && !(comma && st == weakCue) {
+		if st := nameCueOf(key); st > best && !(comma && st == weakCue) {
 			best = st
 		}
 		k = w
@@ -336,6 +385,20 @@ var nameCues = func() map[string]cueStrength {
 	}
 	return m
 }()
+
+var (
+	nameParticlePrefixes = newPrefixFilter(nameParticles)
+	nameCuePrefixes      = newPrefixFilter(nameCues)
+	nameCueTable         = newWordTable(nameCues)
+)
+
+// nameCueOf returns the strength of the cue key (lower case), or noCue.
+func nameCueOf(key []byte) cueStrength {
+	if !mayContain(nameCuePrefixes, key) {
+		return noCue
+	}
+	return get(nameCueTable, key)
+}
 
 // endsWithWord reports whether s[:j] ends with the words cue (ASCII case
 // folded) starting at a word boundary.
@@ -417,22 +480,32 @@ func signOffPhrase(s string, e int, bare bool) bool {
 			return false
 		}
 	}
-	fields := strings.Fields(s[k:e])
+	// The words, which s[k:e] holds with spaces only.
+	var words [4]string
+	n := 0
+	for f := range strings.FieldsSeq(s[k:e]) {
+		if n == len(words) {
+			return false
+		}
+		words[n] = f
+		n++
+	}
+	fields := words[:n]
 	if len(fields) == 0 || len(fields) > 3 {
 		return false
 	}
 	if !bare {
-		return signOffs[lowerWord(fields[len(fields)-1])] || signOffs[lowerWord(fields[0])]
+		return isLower(signOffs, fields[len(fields)-1]) || isLower(signOffs, fields[0])
 	}
-	if lowerWord(fields[0]) == "the" {
+	if len(fields[0]) == 3 && hasPrefixFold(fields[0], 0, "the") {
 		return false // "The best", unlike "All the best"
 	}
 	for _, f := range fields {
-		if !signOffs[lowerWord(f)] && !signOffWords[lowerWord(f)] {
+		if !isLower(signOffs, f) && !isLower(signOffWords, f) {
 			return false
 		}
 	}
-	return signOffs[lowerWord(fields[len(fields)-1])]
+	return isLower(signOffs, fields[len(fields)-1])
 }
 
 // signOffSameLine reports whether a sign-off and a comma precede the name
@@ -442,6 +515,16 @@ func signOffSameLine(s string, a int) bool {
 		return false
 	}
 	return signOffPhrase(s, a-2, false)
+}
+
+// dashJustBefore reports whether spaces and then a dash, or a non-ASCII
+// byte, come before a: what dashInLine needs first.
+func dashJustBefore(s string, a int) bool {
+	j := a
+	for j > 0 && s[j-1] == ' ' {
+		j--
+	}
+	return j < a && j > 0 && (s[j-1] == '-' || s[j-1] == '~' || s[j-1] >= 0x80)
 }
 
 // dashInLine reports whether a dash after the end of a sentence precedes

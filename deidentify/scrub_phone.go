@@ -58,20 +58,13 @@ type phoneShape struct {
 	d            [maxPhoneDigits]byte // the digits, in order
 }
 
-// phoneStarts are the bytes a phone number starts with.
-var phoneStarts = func() (t [256]bool) {
-	for _, c := range []byte("0123456789+(") {
-		t[c] = true
-	}
-	return t
-}()
-
-func findPhones(s string, dst []match) []match {
+func findPhones(ix *textIndex, dst []match) []match {
+	s := ix.s
+	// A number starts with a digit, "+" or "(".
+	plus, paren := newByteFinder(s, '+'), newByteFinder(s, '(')
 	for i := 0; i < len(s); {
-		c := s[i]
-		if !phoneStarts[c] {
-			i++
-			continue
+		if i = min(ix.nextDigit(i), plus.next(i), paren.next(i)); i >= len(s) {
+			break
 		}
 		if i > 0 && phoneLeftStop(s[i-1]) && !hasPrefixFold(s, i-4, "tel:") {
 			// Skip the rest of the run this byte belongs to.

@@ -64,10 +64,11 @@ func (pi *placeIndex) empty() bool { return len(pi.first) == 0 }
 // place ("T12 Q2YL", "96-994", "Ciudad de México").
 const maxPlaceGap = 3
 
-func (pi *placeIndex) find(s string, dst []match) []match {
-	var scratch []byte
+func (pi *placeIndex) find(ix *textIndex, dst []match) []match {
+	s := ix.s
+	scratch := ix.scratch(64)
 	for i := 0; ; {
-		a, b := nextWord(s, i)
+		a, b := ix.nextWord(i)
 		if a < 0 {
 			return dst
 		}
@@ -175,11 +176,16 @@ const (
 // and Japanese block numbers ("1-2-3 Shibuya, Shibuya-ku") count too. It
 // looks only at capitalised words, numbers and lower-case words right
 // after a number.
-func findStreetAddresses(s string, dst []match) []match {
-	var scratch []byte
+func findStreetAddresses(ix *textIndex, dst []match) []match {
+	s := ix.s
+	scratch := ix.scratch(64)
+	words := ix.cursor(streetWords)
 	for i := 0; ; {
-		a, b := nextWord(s, i)
-		if a < 0 {
+		var a, b int
+		if ix.inWord(i) {
+			// An address ended inside a word: what is left of it counts.
+			a, b = ix.nextWord(i)
+		} else if a, b = words.nextWord(i); a < 0 {
 			return dst
 		}
 		i = b
@@ -191,6 +197,10 @@ func findStreetAddresses(s string, dst []match) []match {
 			upper := unicode.IsUpper(r)
 			if !upper && (b-a > 10 || !afterHouseNumber(s, a)) {
 				continue
+			}
+			if ix.isASCII(a, b) && !mayContain(streetKindPrefixes, s[a:b]) &&
+				!(upper && (b-a == 1 || isCompoundStreetFold(s[a:b]))) {
+				continue // no keyword, compound or block letter: streetAt finds nothing
 			}
 			scratch = appendFolded(scratch[:0], s[a:b])
 			start, end = streetAt(s, a, b, scratch, upper)
@@ -226,7 +236,10 @@ func afterHouseNumber(s string, a int) bool {
 // streetAt tries the address whose street keyword, flat word or block
 // letter is the word s[a:b] (folded f).
 func streetAt(s string, a, b int, f []byte, upper bool) (int, int) {
-	kind := streetKinds[string(f)]
+	var kind uint8
+	if mayContain(streetKindPrefixes, f) {
+		kind = streetKinds[string(f)]
+	}
 	compound := upper && isCompoundStreet(f)
 	if kind == 0 && !compound && !(upper && b-a == 1) {
 		return -1, -1
@@ -565,22 +578,36 @@ var (
 		}
 		return m
 	}()
-	// compoundLast marks the last bytes of the compound endings, a cheap
-	// first test.
-	compoundLast = func() (t [256]bool) {
+	// streetKindPrefixes is a cheap first test for streetKinds.
+	streetKindPrefixes = newPrefixFilter(streetKinds)
+	// compoundByLast holds the compound endings by their last byte.
+	compoundByLast = func() (t [256][]string) {
 		for _, suf := range streetCompound {
-			t[suf[len(suf)-1]] = true
+			t[suf[len(suf)-1]] = append(t[suf[len(suf)-1]], suf)
 		}
 		return t
 	}()
 )
 
 func isCompoundStreet(w []byte) bool {
-	if len(w) < 4 || !compoundLast[w[len(w)-1]] {
+	if len(w) < 4 {
 		return false
 	}
-	for _, suf := range streetCompound {
+	for _, suf := range compoundByLast[w[len(w)-1]] {
 		if len(w) > len(suf)+2 && string(w[len(w)-len(suf):]) == suf {
+			return true
+		}
+	}
+	return false
+}
+
+// isCompoundStreetFold is isCompoundStreet for an ASCII word in any case.
+func isCompoundStreetFold(w string) bool {
+	if len(w) < 4 {
+		return false
+	}
+	for _, suf := range compoundByLast[lowerASCII(w[len(w)-1])] {
+		if len(w) > len(suf)+2 && hasPrefixFold(w, len(w)-len(suf), suf) {
 			return true
 		}
 	}

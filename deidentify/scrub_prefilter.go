@@ -1,8 +1,9 @@
 package deidentify
 
-// textTraits summarises, in one pass over a text, the bytes the detectors
-// are triggered by, so that Scrub skips a detector whose trigger is absent:
-// most posts hold no 7-digit number, "@" or IBAN-like "DE89".
+// textTraits summarises the bytes the detectors are triggered by, so that
+// Scrub skips a detector whose trigger is absent: most posts hold no
+// 7-digit number, "@" or IBAN-like "DE89". The textIndex of a text
+// computes them.
 type textTraits struct {
 	// digitCluster is the most digits in one cluster: digits joined by
 	// single separators (" ", "-", ".", "/", "(", ")"), as in a phone or
@@ -16,7 +17,7 @@ type textTraits struct {
 	lettersDigit bool
 }
 
-// byte classes for the trait scan
+// byte classes for the traits
 const (
 	clsOther uint8 = iota
 	clsDigit
@@ -47,47 +48,64 @@ var traitClass = func() (t [256]uint8) {
 	return t
 }()
 
-func scanTraits(s string) textTraits {
-	var tr textTraits
-	cluster, letters, uppers := 0, 0, 0
-	upper2 := false // the last word was two capitals ("AB 12 34 56 C")
-	var prev uint8
-	for i := 0; i < len(s); i++ {
-		cls := traitClass[s[i]]
-		switch cls {
-		case clsDigit:
-			if letters == 2 && (prev == clsLower || prev == clsUpper) || prev == clsSep && s[i-1] == ' ' && upper2 {
-				tr.lettersDigit = true
-			}
-			cluster++
-			tr.digitCluster = max(tr.digitCluster, cluster)
-			letters = 0
-			prev = cls
-			continue
-		case clsSep:
-			if prev == clsSep {
-				cluster = 0
-			}
-			upper2 = s[i] == ' ' && letters == 2 && uppers == 2
-			letters, uppers = 0, 0
-		case clsLower:
-			letters++
-			cluster = 0
-		case clsUpper:
-			tr.hasUpper = true
-			letters++
-			uppers++
-			cluster = 0
-		case clsAt:
-			tr.hasAt = true
-			cluster, letters, uppers = 0, 0, 0
-		default:
-			cluster, letters, uppers = 0, 0, 0
+// scanTraits returns the traits of s. The detection passes take them from
+// their textIndex.
+func scanTraits(s string) textTraits { return newTextIndex(s).traits }
+
+// digitTraits completes the traits from the numbers of the text; see
+// scanTraits for what they mean.
+func (ix *textIndex) digitTraits() {
+	s := ix.s
+	tr := &ix.traits
+	cluster, prevEnd := 0, -2
+	for d := ix.nextDigit(0); d < len(s); {
+		e := ix.digitsEnd(d)
+		// Numbers joined by one separator form a cluster.
+		if d-prevEnd == 1 && traitClass[s[d-1]] == clsSep {
+			cluster += e - d
+		} else {
+			cluster = e - d
 		}
-		prev = cls
+		tr.digitCluster = max(tr.digitCluster, cluster)
+		if !tr.lettersDigit {
+			tr.lettersDigit = lettersBefore(s, d)
+		}
+		prevEnd = e
+		d = ix.nextDigit(e)
 	}
 	tr.hasDigit = tr.digitCluster > 0
-	return tr
+}
+
+func isLetterClass(c byte) bool {
+	cls := traitClass[c]
+	return cls == clsLower || cls == clsUpper
+}
+
+// lettersBefore reports whether the number at d follows exactly two
+// letters ("DE89"), or two capitals and a space ("AB 12"), as scanTraits
+// counts them: bytes from 0xC0 are letters, and the capitals are counted
+// back to the last byte that is neither letter nor digit.
+func lettersBefore(s string, d int) bool {
+	twoLetters := func(e int) bool { // s[e-2:e] and not s[e-3]
+		return e >= 2 && isLetterClass(s[e-1]) && isLetterClass(s[e-2]) && (e == 2 || !isLetterClass(s[e-3]))
+	}
+	if twoLetters(d) {
+		return true
+	}
+	if d < 1 || s[d-1] != ' ' || !twoLetters(d-1) {
+		return false
+	}
+	uppers := 0
+	for k := d - 2; k >= 0 && uppers <= 2; k-- {
+		switch traitClass[s[k]] {
+		case clsUpper:
+			uppers++
+		case clsLower, clsDigit:
+		default:
+			return uppers == 2
+		}
+	}
+	return uppers == 2
 }
 
 // gatedDetector is a detector with the traits it needs to find anything;

@@ -20,7 +20,7 @@ func TestPrefilterSkipsOnlyIdleDetectors(t *testing.T) {
 			if d.needs == nil || d.needs(&tr) {
 				continue
 			}
-			if got := d.find(in, nil); len(got) > 0 {
+			if got := d.find(newTextIndex(in), nil); len(got) > 0 {
 				t.Errorf("detector %d skipped on %q but finds %v", k, in, got)
 			}
 		}

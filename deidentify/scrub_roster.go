@@ -2,6 +2,7 @@ package deidentify
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode"
@@ -48,10 +49,15 @@ type rosterIndex struct {
 	// wordFilter and userFilter hold the hashes of the keys of words and
 	// usernames.
 	wordFilter, userFilter keyFilter
-	// wordLens and userLens hold, for each first byte of a key, a bit per
-	// key length (63 standing for longer): a cheaper first filter than a
-	// hash, since few prose words share both with a name.
-	wordLens, userLens [256]uint64
+	// wordPrefixes and userPrefixes are a cheaper first filter for ASCII
+	// words than a hash: few prose words share the first letters and the
+	// length of a name. userLens holds, for each first byte of a username,
+	// a bit per length (63 standing for longer), for the other words.
+	wordPrefixes, userPrefixes prefixFilter
+	userLens                   [256]uint64
+	// plainUsernames tells whether some username is made of ASCII letters
+	// only; if none is, a word of them is no username.
+	plainUsernames bool
 }
 
 func lenBit(n int) uint64 { return 1 << min(n, 63) }
@@ -180,11 +186,13 @@ func buildRosterIndex(roster []Person, token func(string) string) rosterIndex {
 	ri.wordFilter = newKeyFilter(len(ri.words))
 	for w := range ri.words {
 		ri.wordFilter.add(hashBytes(w))
-		ri.wordLens[w[0]] |= lenBit(len(w))
+		ri.wordPrefixes.add(w)
 	}
 	ri.userFilter = newKeyFilter(len(ri.usernames))
 	for u := range ri.usernames {
 		ri.userFilter.add(hashBytes(u))
+		ri.userPrefixes.add(u)
+		ri.plainUsernames = ri.plainUsernames || isASCIILetters(u)
 		ri.userLens[u[0]] |= lenBit(len(u))
 		if !isASCII(u) {
 			ri.userLens[u[0]] = ^uint64(0) // lower-casing may change lengths
@@ -193,20 +201,21 @@ func buildRosterIndex(roster []Person, token func(string) string) rosterIndex {
 	return ri
 }
 
-func (ri *rosterIndex) find(s string, dst []match) []match {
+func (ri *rosterIndex) find(ix *textIndex, dst []match) []match {
 	if len(ri.words) > 0 || len(ri.glued) > 0 {
-		dst = ri.findNames(s, dst)
+		dst = ri.findNames(ix, dst)
 	}
 	if len(ri.usernames) > 0 {
-		dst = ri.findUsernames(s, dst)
+		dst = ri.findUsernames(ix, dst)
 	}
 	return dst
 }
 
-// lookupWord returns the index entry of a text word.
-func (ri *rosterIndex) lookupWord(word string, scratch []byte) (nameWord, []byte) {
-	if isASCII(word) {
-		if ri.wordLens[lowerASCII(word[0])]&lenBit(len(word)) == 0 || !ri.wordFilter.mayContain(hashLowerASCII(word)) {
+// lookupWord returns the index entry of a text word; ascii tells whether
+// it is ASCII.
+func (ri *rosterIndex) lookupWord(word string, ascii bool, scratch []byte) (nameWord, []byte) {
+	if ascii {
+		if !mayContain(&ri.wordPrefixes, word) || !ri.wordFilter.mayContain(hashLowerASCII(word)) {
 			return nameWord{}, scratch
 		}
 		if isFolded(word) {
@@ -220,6 +229,15 @@ func (ri *rosterIndex) lookupWord(word string, scratch []byte) (nameWord, []byte
 	return ri.words[string(scratch)], scratch
 }
 
+func isASCIILetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isAlpha(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
@@ -229,17 +247,21 @@ func isASCII(s string) bool {
 	return true
 }
 
-func (ri *rosterIndex) findNames(s string, dst []match) []match {
+func (ri *rosterIndex) findNames(ix *textIndex, dst []match) []match {
+	s := ix.s
 	var buf [scratchKeyBytes]byte
 	scratch := buf[:0]
 	for i := 0; ; {
-		a, b := nextWord(s, i)
-		if a < 0 {
+		var a, b int
+		if ix.inWord(i) {
+			a, b = ix.nextWord(i) // the rest of the word, as nextWord has it
+		} else if a, b = ri.nextCandidate(ix, i); a < 0 {
 			return dst
 		}
 		i = b
+		ascii := ix.isASCII(a, b)
 		var w nameWord
-		w, scratch = ri.lookupWord(s[a:b], scratch)
+		w, scratch = ri.lookupWord(s[a:b], ascii, scratch)
 		end, tok := -1, ""
 		if w.startsName {
 			end, tok, scratch = ri.matchFullName(s, a, b, scratch)
@@ -251,7 +273,7 @@ func (ri *rosterIndex) findNames(s string, dst []match) []match {
 			end, tok = b, w.partToken
 		}
 		if end < 0 {
-			if len(ri.glued) > 0 && !isASCII(s[a:b]) {
+			if len(ri.glued) > 0 && !ascii {
 				dst = ri.findGlued(s, a, b, dst)
 			}
 			continue
@@ -260,6 +282,50 @@ func (ri *rosterIndex) findNames(s string, dst []match) []match {
 		dst = append(dst, match{start: a, end: end, typ: FindingPerson, token: tok, rank: rankPerson})
 		i = end
 	}
+}
+
+// nextCandidate returns the first word at or after i (not inside a word)
+// that may be a name or part of one: one with a non-ASCII rune, or whose
+// first letters and length are a name word's. It skips the others, most
+// words of a text, which findNames would look up in vain.
+func (ri *rosterIndex) nextCandidate(ix *textIndex, i int) (a, b int) {
+	s, f := ix.s, &ri.wordPrefixes
+	for k := i >> 6; k<<6 < len(s); k++ {
+		// The first and last bytes of the words in block k; a word that
+		// goes on into the next block has no last byte here, and one that
+		// came from the previous block no first byte.
+		w, prev, next := ix.word[k], uint64(0), uint64(0)
+		if k > 0 {
+			prev = ix.word[k-1] >> 63
+		}
+		if k+1 < len(ix.word) {
+			next = ix.word[k+1] << 63
+		}
+		starts, ends := w&^(w<<1|prev), w&^(w>>1|next)
+		if w&prev != 0 {
+			ends &= ends - 1
+		}
+		if k == i>>6 {
+			starts &^= 1<<(uint(i)&63) - 1
+			ends &^= 1<<(uint(i)&63) - 1
+		}
+		for ; starts != 0; starts &= starts - 1 {
+			a = k<<6 + bits.TrailingZeros64(starts)
+			if ends == 0 {
+				b = nextClear(ix.word, a, len(s))
+			} else {
+				b = k<<6 + bits.TrailingZeros64(ends) + 1
+				ends &= ends - 1
+			}
+			if !ix.isASCII(a, b) {
+				return a, b
+			}
+			if slot, bit := prefixSlot(s[a:b]); f[slot]&bit != 0 {
+				return a, b
+			}
+		}
+	}
+	return -1, -1
 }
 
 // partAlone reports whether the roster name part s[a:b], found without
@@ -390,45 +456,34 @@ func skipPossessive(s string, end int) int {
 	return end
 }
 
-// isUsernameRune reports whether r can be part of a username.
-func isUsernameRune(r rune) bool {
-	return r == '_' || r == '.' || r == '-' || isWordRune(r)
-}
-
-func (ri *rosterIndex) findUsernames(s string, dst []match) []match {
+func (ri *rosterIndex) findUsernames(ix *textIndex, dst []match) []match {
+	s := ix.s
 	var buf [scratchKeyBytes]byte
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf && !asciiUsername[c] {
-			i++
-			continue
+	notPlain := ix.cursor(notPlainUsers)
+	for i := 0; ; {
+		// A maximal run of username runes; without plain usernames, one
+		// with more than ASCII letters in it.
+		var a, b int
+		if ri.plainUsernames {
+			a, b = ix.nextUsernameRun(i)
+		} else {
+			a, b = notPlain.nextUsernameRun(i)
 		}
-		if r, n := runeAt(s, i); !isUsernameRune(r) {
-			i += n
-			continue
+		if a < 0 {
+			return dst
 		}
-		a := i
-		for i < len(s) {
-			if c := s[i]; c < utf8.RuneSelf {
-				if !asciiUsername[c] {
-					break
-				}
-				i++
-				continue
-			}
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if !isUsernameRune(r) {
-				break
-			}
-			i += n
-		}
-		x, y := a, i
+		i = b
+		x, y := a, b
 		for x < y && (s[x] == '.' || s[x] == '-') {
 			x++
 		}
 		for y > x && (s[y-1] == '.' || s[y-1] == '-') {
 			y--
 		}
-		if ri.isUsername(s[x:y], buf[:0]) {
+		if !ri.plainUsernames && ix.isASCII(x, y) && nextSet(ix.digit, x, y) >= y && nextClear(ix.word, x, y) >= y {
+			continue // letters only, as "end." at the end of a sentence
+		}
+		if ri.isUsername(s[x:y], ix.isASCII(x, y), buf[:0]) {
 			dst = append(dst, match{start: x, end: y, typ: FindingUsername, token: "[USERNAME]", rank: rankUsername})
 			continue
 		}
@@ -441,30 +496,28 @@ func (ri *rosterIndex) findUsernames(s string, dst []match) []match {
 			if q < 0 {
 				q = y - p
 			}
-			if ri.isUsername(s[p:p+q], buf[:0]) {
+			if ri.isUsername(s[p:p+q], ix.isASCII(p, p+q), buf[:0]) {
 				dst = append(dst, match{start: p, end: p + q, typ: FindingUsername, token: "[USERNAME]", rank: rankUsername})
 			}
 			p += q + 1
 		}
 	}
-	return dst
 }
 
-func (ri *rosterIndex) isUsername(w string, scratch []byte) bool {
+func (ri *rosterIndex) isUsername(w string, ascii bool, scratch []byte) bool {
 	if len(w) < minUsername {
 		return false
 	}
-	if c := w[0]; c < utf8.RuneSelf && ri.userLens[lowerASCII(c)]&lenBit(len(w)) == 0 {
-		return false
-	}
-	if isASCII(w) {
-		if !ri.userFilter.mayContain(hashLowerASCII(w)) {
+	if ascii {
+		if !mayContain(&ri.userPrefixes, w) || !ri.userFilter.mayContain(hashLowerASCII(w)) {
 			return false
 		}
 		if isFolded(w) {
 			_, ok := ri.usernames[w]
 			return ok
 		}
+	} else if c := w[0]; c < utf8.RuneSelf && ri.userLens[lowerASCII(c)]&lenBit(len(w)) == 0 {
+		return false
 	}
 	for _, r := range w {
 		scratch = utf8.AppendRune(scratch, unicode.ToLower(r))

@@ -1,6 +1,7 @@
 package deidentify
 
 import (
+	"math/bits"
 	"unicode"
 	"unicode/utf8"
 )
@@ -84,13 +85,12 @@ func runeBefore(s string, i int) (rune, int) {
 	return utf8.DecodeLastRuneInString(s[:i])
 }
 
-// asciiWord and asciiUsername classify ASCII bytes for the roster scanners.
-var asciiWord, asciiUsername [utf8.RuneSelf]bool
+// asciiWord classifies ASCII bytes for the word scanners.
+var asciiWord [utf8.RuneSelf]bool
 
 func init() {
 	for c := range utf8.RuneSelf {
 		asciiWord[c] = isAlnum(byte(c))
-		asciiUsername[c] = asciiWord[c] || c == '_' || c == '.' || c == '-'
 	}
 }
 
@@ -144,6 +144,109 @@ func (f *keyFilter) mayContain(h uint64) bool {
 	}
 	h >>= 32
 	return f.bits[(h&f.mask)>>6]&(1<<(h&63)) != 0
+}
+
+// prefixFilter is a first test, cheaper than keyFilter, of whether a word
+// may be a key of a set: for each pair of first bytes, a bit per pair of
+// length and third byte (hashed into 64). It keeps the low five bits of
+// each byte, so that case does not matter for letters: for an ASCII word
+// that is a test of its folded form.
+type prefixFilter [1 << 10]uint64
+
+func prefixSlot[T string | []byte](w T) (slot int, bit uint64) {
+	var c0, c1, c2 byte
+	switch n := len(w); {
+	case n > 2:
+		c2 = w[2] & 31
+		fallthrough
+	case n == 2:
+		c1 = w[1] & 31
+		fallthrough
+	case n == 1:
+		c0 = w[0] & 31
+	}
+	return int(c0)<<5 | int(c1), 1 << ((uint(min(len(w), 15))*11 + uint(c2)) & 63)
+}
+
+// add records a key.
+func (f *prefixFilter) add(key string) {
+	slot, bit := prefixSlot(key)
+	f[slot] |= bit
+}
+
+// mayContain reports whether w, folded, may be a key; w is ASCII, or is a
+// folded key itself.
+func mayContain[T string | []byte](f *prefixFilter, w T) bool {
+	slot, bit := prefixSlot(w)
+	return f[slot]&bit != 0
+}
+
+func newPrefixFilter[V any](keys map[string]V) *prefixFilter {
+	f := new(prefixFilter)
+	for k := range keys {
+		f.add(k)
+	}
+	return f
+}
+
+// wordTable maps words to small values like a map, faster for the short
+// keys of the detectors' word lists, which are looked up for many words of
+// every text: open addressing on a multiplicative hash of the first eight
+// bytes and the length.
+type wordTable[V any] struct {
+	slots []wordSlot[V]
+	shift uint
+}
+
+type wordSlot[V any] struct {
+	key  string
+	val  V
+	used bool
+}
+
+func newWordTable[V any](m map[string]V) *wordTable[V] {
+	t := &wordTable[V]{shift: 64}
+	size := 1
+	for size < 2*len(m) {
+		size <<= 1
+		t.shift--
+	}
+	t.slots = make([]wordSlot[V], size)
+	for k, v := range m {
+		i := wordHash(k) >> t.shift
+		for t.slots[i].used {
+			i = (i + 1) & uint64(size-1)
+		}
+		t.slots[i] = wordSlot[V]{k, v, true}
+	}
+	return t
+}
+
+func wordHash[T string | []byte](w T) uint64 {
+	x := uint64(len(w))
+	for k := 0; k < len(w) && k < 8; k++ {
+		x ^= uint64(w[k]) << (8 * k)
+	}
+	for k := 8; k < len(w); k++ {
+		x = bits.RotateLeft64(x, 8) ^ uint64(w[k])
+	}
+	return x * 0x9E3779B97F4A7C15
+}
+
+// get returns the value of w, or the zero value. The table is at most
+// half full, so the probe ends.
+func get[V any, T string | []byte](t *wordTable[V], w T) V {
+	mask := uint64(len(t.slots) - 1)
+	for i := wordHash(w) >> t.shift; ; i = (i + 1) & mask {
+		sl := &t.slots[i]
+		if !sl.used {
+			var zero V
+			return zero
+		}
+		if sl.key == string(w) {
+			return sl.val
+		}
+	}
 }
 
 // nextWord returns the span [a, b) of the first word (maximal run of word

@@ -50,29 +50,89 @@ var urlLeftStops = func() (t [256]bool) {
 	return t
 }()
 
-func findURLs(s string, dst []match) []match {
+func findURLs(ix *textIndex, dst []match) []match {
+	s := ix.s
+	var starts urlStarts
+	starts.init(ix)
 	for i := 0; i < len(s); {
-		if !isAlnum(s[i]) {
-			i++
-			continue
+		c := starts.next(i)
+		if c >= len(s) {
+			break
 		}
-		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == tokenEnd) {
-			for i < len(s) && isAlnum(s[i]) {
-				i++
-			}
-			continue
-		}
-		end := urlAt(s, i)
-		if end > i {
-			dst = append(dst, match{start: i, end: end, typ: FindingURL, token: "[URL]", rank: rankURL})
+		if end := urlAt(s, c); end > c {
+			dst = append(dst, match{start: c, end: end, typ: FindingURL, token: "[URL]", rank: rankURL})
 			i = end
 			continue
 		}
-		for i < len(s) && isAlnum(s[i]) {
-			i++
-		}
+		i = c + 1
 	}
 	return dst
+}
+
+// urlStarts finds, from increasing positions, the words where urlAt may
+// find a URL: a word that starts a scheme ("https://"), and a word
+// (alphanumeric, after neither a word nor a replacement token) whose
+// labels run up to a dot. Other words start none, and prose has few dots.
+type urlStarts struct {
+	s                    string
+	dots                 cursor // of joiners: a dot before a word is one
+	schemes              stringFinder
+	dotFrom, dotAt       int // the start found from dotFrom, or len(s)
+	schemeFrom, schemeAt int
+}
+
+func (u *urlStarts) init(ix *textIndex) {
+	s := ix.s
+	*u = urlStarts{s: s, dots: ix.cursor(joiners), schemes: newStringFinder(s, "://"), dotFrom: 1, schemeFrom: 1}
+}
+
+// next returns the first start at or after i, or len(s).
+func (u *urlStarts) next(i int) int { return min(u.dotStart(i), u.schemeStart(i)) }
+
+// urlWordStart reports whether the word at k follows no word or token.
+func urlWordStart(s string, k int) bool {
+	return k == 0 || !isAlnum(s[k-1]) && s[k-1] != tokenEnd
+}
+
+func (u *urlStarts) dotStart(i int) int {
+	if i >= u.dotFrom && i <= u.dotAt {
+		return u.dotAt
+	}
+	s := u.s
+	u.dotFrom, u.dotAt = i, len(s)
+	for d := u.dots.next(i); d < len(s); d = u.dots.next(d + 1) {
+		if s[d] != '.' || !isAlnum(s[d+1]) {
+			continue // not a dot before a label: a domain needs two
+		}
+		// The labels before the dot; a word inside them follows a "-",
+		// which urlLeftStop rejects.
+		k := d
+		for k > i && isLabelChar(s[k-1]) {
+			k--
+		}
+		if k < d && isAlnum(s[k]) && (k == 0 || !isLabelChar(s[k-1])) && urlWordStart(s, k) {
+			u.dotAt = k
+			break
+		}
+	}
+	return u.dotAt
+}
+
+func (u *urlStarts) schemeStart(i int) int {
+	if i >= u.schemeFrom && i <= u.schemeAt {
+		return u.schemeAt
+	}
+	s := u.s
+	u.schemeFrom, u.schemeAt = i, len(s)
+	for p := u.schemes.next(i); p < len(s); p = u.schemes.next(p + 1) {
+		for _, scheme := range urlSchemes {
+			if k := p + len("://") - len(scheme); k >= i && hasPrefixFold(s, k, scheme) && urlWordStart(s, k) {
+				u.schemeAt = k
+				return k
+			}
+		}
+	}
+	return u.schemeAt
 }
 
 // urlAt returns the end of the URL starting at the word start i, or i.
