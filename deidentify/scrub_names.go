@@ -186,8 +186,9 @@ func findCuedNames(ix *textIndex, dst []match) []match {
 		if cue == noCue {
 			continue
 		}
-		// w aliases scratch, which surnameEnd may have reused above: look
-		// it up again.
+		// w aliases scratch, which surnameEnd may have overwritten above
+		// with the next word: fold the word again before looking it up.
+		scratch, w = foldedWord(s[a:b], scratch)
 		if kinds = nameKindsOf(w); kinds&kindTitle != 0 {
 			// "Dear Dr. Smith": the name is the word after the title.
 			j := b

@@ -32,6 +32,8 @@ func TestFindCuedNames(t *testing.T) {
 		{"please refund. — Mirela. This took me ages.", []string{"Mirela"}},
 		{"Thanks a lot,\n— Rohan. I have one doubt.", []string{"Rohan"}},
 		{"Hello Elif, Rohan here — we met in the live session.", []string{"Elif", "Rohan"}},
+		// The look-ahead for "here" must not clobber the word it follows.
+		{"Regards,\nLeilani KVikram here", []string{"Leilani KVikram"}},
 		{"This is Declan Moloney, posting for my group.", []string{"Declan Moloney"}},
 		{"My good name is Aisha Balogun, from the evening batch.", []string{"Aisha Balogun"}},
 		{"with my cousin Imogen.", []string{"Imogen"}},
