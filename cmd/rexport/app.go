@@ -22,7 +22,6 @@ import (
 	"github.com/rexport/rexport/export/parquet"
 	metasqlite "github.com/rexport/rexport/export/sqlite"
 	"github.com/rexport/rexport/metrics"
-	srcsqlite "github.com/rexport/rexport/source/sqlite"
 )
 
 // app is the wired service on the embedded default: metadata DB, source
@@ -31,7 +30,7 @@ type app struct {
 	dataDir string
 	log     *slog.Logger
 	meta    *metasqlite.DB
-	source  *srcsqlite.DB
+	source  sourceCloser
 	master  deidentify.MasterKey
 	queue   *metasqlite.Queue
 	runner  *export.Runner
@@ -43,7 +42,7 @@ type app struct {
 
 type appOptions struct {
 	DataDir    string
-	SourcePath string // "" = <data>/source.db
+	SourcePath string // SQLite file or directory of <table>.parquet; "" = <data>/source.db
 	// Workers is the number of concurrent builds; 0 serves the API only.
 	Workers      int
 	PollInterval time.Duration
@@ -94,7 +93,7 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 	if _, err := os.Stat(srcPath); err != nil {
 		return nil, fmt.Errorf("no source database at %s: create one with `rexport fixtures --out %s`, `rexport source import`, or `rexport serve --fixtures N`", srcPath, srcPath)
 	}
-	if a.source, err = srcsqlite.Open(srcPath); err != nil {
+	if a.source, err = openSource(srcPath); err != nil {
 		return nil, err
 	}
 	a.runner = &export.Runner{

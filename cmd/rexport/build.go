@@ -2,18 +2,21 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/rexport/rexport/export"
-	srcsqlite "github.com/rexport/rexport/source/sqlite"
 )
 
 func newBuildCmd(g *globalFlags) *cobra.Command {
 	var (
 		source, partner, out, linkage, from, to string
+		cpuProfile, memProfile                  string
 		courses, tables                         []string
 		freeText, sensitive                     bool
 		keyVersion, shiftDays, k, l             int
@@ -22,19 +25,34 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Build an export offline, without a server",
-		Long: `Run the export pipeline directly on a source database and write the
-Parquet files and manifest.json into --out, exactly as the server would.
-For staff one-off exports, benchmarks and tests. The master key comes from
+		Long: `Run the export pipeline directly on a source and write the Parquet files
+and manifest.json into --out, exactly as the server would. For staff one-off
+exports, benchmarks and tests. The master key comes from
 REXPORT_MASTER_KEY or <data>/master.key (created if missing). No data-use
-agreement is checked: the operator answers for the request.`,
+agreement is checked: the operator answers for the request.
+
+--source is a SQLite source database, or a directory of <table>.parquet
+files in the source schema (as written by rexport fixtures --format parquet
+or a warehouse dump), read in place: fact tables are streamed, and a file
+not in key order is sorted once into a temporary file.
+
+--cpuprofile and --memprofile write pprof profiles of the build (go tool
+pprof FILE).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			src, err := srcsqlite.Open(source)
+			src, err := openSource(source)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			master, err := loadOrCreateMasterKey(g.dataDir)
 			if err != nil {
 				return err
@@ -93,11 +111,14 @@ agreement is checked: the operator answers for the request.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "export %s for %s written to %s\n%s", m.ExportID, partner, out, m.Summary())
+			if memProfile != "" {
+				return writeHeapProfile(memProfile)
+			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&source, "source", "source.db", "source database")
+	f.StringVar(&source, "source", "source.db", "source: SQLite database, or directory of <table>.parquet files")
 	f.StringVar(&partner, "partner", "", "partner the export is for (required)")
 	f.StringSliceVar(&courses, "courses", nil, "courses (default: all of the partner's)")
 	f.StringSliceVar(&tables, "tables", nil, "tables (default: all)")
@@ -112,9 +133,45 @@ agreement is checked: the operator answers for the request.`,
 	f.IntVar(&k, "k", export.DefaultK, "k-anonymity level of quasi-identifiers (below 5 only for tests and agreements that say so)")
 	f.IntVar(&l, "l", export.DefaultL, "l-diversity of sensitive columns")
 	f.StringVar(&out, "out", "", "output directory (required)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the build to `FILE`")
+	f.StringVar(&memProfile, "memprofile", "", "write a heap profile (allocations) after the build to `FILE`")
 	_ = cmd.MarkFlagRequired("partner")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+// startCPUProfile starts writing a CPU profile to path; stop ends it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// writeHeapProfile writes a heap profile to path, after a GC so that it
+// shows live memory up to date next to the allocations of the build.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	runtime.GC()
+	err = pprof.WriteHeapProfile(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	return nil
 }
 
 func parseTimeFlag(name, v string) (time.Time, error) {

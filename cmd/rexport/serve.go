@@ -79,7 +79,7 @@ start prints a one-time admin token: keep it, it is not shown again.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", envOr("REXPORT_ADDR", "127.0.0.1:8080"), "listen address (env REXPORT_ADDR)")
-	cmd.Flags().StringVar(&source, "source", "", "source database (default <data>/source.db)")
+	cmd.Flags().StringVar(&source, "source", "", "source: SQLite database (default <data>/source.db) or directory of <table>.parquet files")
 	cmd.Flags().IntVar(&fixtureLearners, "fixtures", 0, "if the source database does not exist, fill it with N generated learners")
 	cmd.Flags().IntVar(&workers, "workers", 1, "concurrent builds (0: API only)")
 	lim.flags(cmd)

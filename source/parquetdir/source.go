@@ -1,0 +1,480 @@
+// Package parquetdir is an export.Source over a directory of
+// <table>.parquet files in the source schema — the form warehouse dumps
+// take and `rexport fixtures --format parquet` writes — read in place,
+// without loading them into a database.
+//
+// Its semantics are those of the SQLite source (source/sqlite): the same
+// rows, learner facts, order and counts for the same data. Memory is
+// bounded by the learners dimension (the learner facts, held for the join)
+// plus a batch: fact tables are streamed. A table file that is not in key
+// order is sorted once, on first use, into a temporary file by an external
+// merge sort (runs of a bounded number of rows), which Close removes.
+package parquetdir
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/source/files"
+)
+
+var _ export.Source = (*Source)(nil)
+
+// Source is a directory of table files. It is safe for concurrent use.
+type Source struct {
+	dir    string
+	tables map[string]*tableFile
+	// facts holds every learner's facts, by learner_id: the join of every
+	// fact-table row with learners.
+	facts map[string]export.LearnerFacts
+
+	// runRows is the number of rows sorted in memory per run of the
+	// external sort.
+	runRows int
+
+	tmpMu  sync.Mutex
+	tmpDir string // created on the first sort
+}
+
+// tableFile is one table's file and what is known of its order.
+type tableFile struct {
+	file files.File
+	key  []int // column indexes of the table's key
+
+	mu      sync.Mutex
+	known   bool       // whether the file is known to be in key order or not
+	ordered bool       // the file is in key order
+	sorted  files.File // the sorted copy of an unordered file, once made
+}
+
+// defaultRunRows bounds the rows one run of the external sort holds in
+// memory: a few tens of MB for forum posts.
+const defaultRunRows = 32768
+
+// Open opens the table files in dir (see files.ReadDir: <table>.parquet,
+// or <table>.csv) and reads the learner facts. learners.parquet and
+// enrollments.parquet are required; a missing fact table is an error when
+// it is scanned.
+func Open(dir string) (*Source, error) {
+	fs, err := files.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open source dir: %w", err)
+	}
+	s := &Source{dir: dir, tables: map[string]*tableFile{}, runRows: defaultRunRows}
+	for _, f := range fs {
+		tf := &tableFile{file: f}
+		for _, k := range f.Table.Key {
+			tf.key = append(tf.key, f.Table.ColumnIndex(k))
+		}
+		s.tables[f.Table.Name] = tf
+	}
+	for _, name := range []string{export.TableLearners, export.TableEnrollments} {
+		if s.tables[name] == nil {
+			return nil, fmt.Errorf("open source dir %s: no %s.parquet", dir, name)
+		}
+	}
+	if err := s.loadFacts(context.Background()); err != nil {
+		return nil, fmt.Errorf("open source dir: %w", err)
+	}
+	return s, nil
+}
+
+// Close removes the sorted copies of unordered files.
+func (s *Source) Close() error {
+	s.tmpMu.Lock()
+	defer s.tmpMu.Unlock()
+	if s.tmpDir == "" {
+		return nil
+	}
+	err := os.RemoveAll(s.tmpDir)
+	s.tmpDir = ""
+	return err
+}
+
+// Dir returns the directory the source reads.
+func (s *Source) Dir() string { return s.dir }
+
+// Column indexes of the learners table used for the facts.
+var (
+	learnersTable, _ = export.SourceTable(export.TableLearners)
+	lID              = learnersTable.ColumnIndex("learner_id")
+	lFullName        = learnersTable.ColumnIndex("full_name")
+	lEmail           = learnersTable.ColumnIndex("email")
+	lUsername        = learnersTable.ColumnIndex("username")
+	lBirth           = learnersTable.ColumnIndex("birth_date")
+	lCity            = learnersTable.ColumnIndex("city")
+	lPostal          = learnersTable.ColumnIndex("postal_code")
+	lSignup          = learnersTable.ColumnIndex("signup_at")
+	lOptOut          = learnersTable.ColumnIndex("research_opt_out")
+	lConsent         = learnersTable.ColumnIndex("sensitive_consent")
+	lDeleted         = learnersTable.ColumnIndex("deleted_at")
+)
+
+func (s *Source) loadFacts(ctx context.Context) error {
+	f := s.tables[export.TableLearners].file
+	s.facts = map[string]export.LearnerFacts{}
+	return files.Read(ctx, f, func(pos files.Pos, row export.Row) error {
+		fa := factsOf(row)
+		if _, dup := s.facts[fa.LearnerID]; dup {
+			return f.ErrorAt(pos, "learner_id", errors.New("learner given twice"))
+		}
+		s.facts[fa.LearnerID] = fa
+		return nil
+	})
+}
+
+// factsOf reads the facts of a learners row; files.Read has checked the
+// types and the required columns.
+func factsOf(row export.Row) export.LearnerFacts {
+	fa := export.LearnerFacts{
+		LearnerID:        row[lID].(string),
+		OptedOut:         row[lOptOut].(bool),
+		Deleted:          row[lDeleted] != nil,
+		SensitiveConsent: row[lConsent].(bool),
+		SignupAt:         row[lSignup].(time.Time),
+	}
+	if bd, ok := row[lBirth].(time.Time); ok {
+		fa.BirthDate = bd
+	}
+	return fa
+}
+
+// filter is one SourceQuery resolved against the data: which rows of the
+// table it selects.
+type filter struct {
+	table                          export.Table
+	courses                        map[string]bool
+	enrolled                       map[string]bool // learners enrolled in courses, if the table needs it
+	courseCol, learnerCol, timeCol int
+	from, to                       time.Time // truncated as the SQLite source stores them
+}
+
+// newFilter resolves q; ok=false means q selects nothing (no courses).
+func (s *Source) newFilter(ctx context.Context, q export.SourceQuery) (filter, bool, error) {
+	t, ok := export.SourceTable(q.Table)
+	if !ok {
+		return filter{}, false, fmt.Errorf("unknown source table %q", q.Table)
+	}
+	if len(q.Courses) == 0 {
+		return filter{}, false, nil
+	}
+	f := filter{
+		table:      t,
+		courses:    make(map[string]bool, len(q.Courses)),
+		courseCol:  t.ColumnIndex("course_id"),
+		learnerCol: t.ColumnIndex("learner_id"),
+		timeCol:    -1,
+	}
+	for _, c := range q.Courses {
+		f.courses[c] = true
+	}
+	if t.Name == export.TableLearners || t.Name == export.TableSurveyDemographics {
+		var err error
+		if f.enrolled, err = s.enrolledIn(ctx, f.courses); err != nil {
+			return filter{}, false, err
+		}
+	}
+	if t.TimeColumn != "" {
+		f.timeCol = t.ColumnIndex(t.TimeColumn)
+		c := t.Columns[f.timeCol]
+		f.from, f.to = storedTime(c, q.From), storedTime(c, q.To)
+	}
+	return f, true, nil
+}
+
+// storedTime is t as the SQLite source compares it: timestamps in UTC to
+// the second, dates as the day of t. The zero time stays zero.
+func storedTime(c export.Column, t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	if c.Type == export.TypeDate {
+		y, m, d := t.Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// enrolledIn returns the learners with an enrollment (any role) in one of
+// courses, streaming enrollments.
+func (s *Source) enrolledIn(ctx context.Context, courses map[string]bool) (map[string]bool, error) {
+	t, _ := export.SourceTable(export.TableEnrollments)
+	lc, cc := t.ColumnIndex("learner_id"), t.ColumnIndex("course_id")
+	out := map[string]bool{}
+	err := files.Read(ctx, s.tables[export.TableEnrollments].file, func(_ files.Pos, row export.Row) error {
+		if courses[row[cc].(string)] {
+			out[row[lc].(string)] = true
+		}
+		return nil
+	})
+	return out, err
+}
+
+// match reports whether the filter selects row, and the facts of its
+// learner (inner join: a row whose learner is not in learners is not
+// selected).
+func (s *Source) match(f *filter, row export.Row) (export.LearnerFacts, bool) {
+	switch f.table.Name {
+	case export.TableCourses:
+		if !f.courses[row[f.courseCol].(string)] {
+			return export.LearnerFacts{}, false
+		}
+	case export.TableLearners:
+		if !f.enrolled[row[f.learnerCol].(string)] {
+			return export.LearnerFacts{}, false
+		}
+	case export.TableSurveyDemographics:
+		if c, ok := row[f.courseCol].(string); ok {
+			if !f.courses[c] {
+				return export.LearnerFacts{}, false
+			}
+		} else if !f.enrolled[row[f.learnerCol].(string)] {
+			return export.LearnerFacts{}, false
+		}
+	default:
+		if !f.courses[row[f.courseCol].(string)] {
+			return export.LearnerFacts{}, false
+		}
+	}
+	if f.timeCol >= 0 && (!f.from.IsZero() || !f.to.IsZero()) {
+		v, ok := row[f.timeCol].(time.Time)
+		if !ok {
+			return export.LearnerFacts{}, false // NULL compares false in SQL
+		}
+		v = storedTime(f.table.Columns[f.timeCol], v)
+		if !f.from.IsZero() && v.Before(f.from) || !f.to.IsZero() && !v.Before(f.to) {
+			return export.LearnerFacts{}, false
+		}
+	}
+	if f.learnerCol < 0 {
+		return export.LearnerFacts{}, true
+	}
+	fa, ok := s.facts[row[f.learnerCol].(string)]
+	return fa, ok
+}
+
+// table returns the file of a table, or an error naming the missing file.
+func (s *Source) table(name string) (*tableFile, error) {
+	tf := s.tables[name]
+	if tf == nil {
+		return nil, fmt.Errorf("no %s.parquet in %s", name, s.dir)
+	}
+	return tf, nil
+}
+
+// Scan calls fn for every row selected by q, ordered by the table's key,
+// streaming from the table's file (or its sorted copy). An empty q.Courses
+// selects no rows. It returns the first error of fn, or ctx.Err() once ctx
+// is done.
+func (s *Source) Scan(ctx context.Context, q export.SourceQuery, fn func(export.SourceRow) error) (err error) {
+	defer wrap(&err, "scan %s", q.Table)
+	f, ok, err := s.newFilter(ctx, q)
+	if err != nil || !ok {
+		return err
+	}
+	tf, err := s.table(q.Table)
+	if err != nil {
+		return err
+	}
+	file, err := s.ordered(ctx, tf)
+	if err != nil {
+		return err
+	}
+	var order orderCheck
+	err = files.Read(ctx, file, func(pos files.Pos, row export.Row) error {
+		if !order.next(row, tf.key) {
+			return file.ErrorAt(pos, "", errors.New("not in key order: the file changed while the source was open"))
+		}
+		fa, ok := s.match(&f, row)
+		if !ok {
+			return nil
+		}
+		return fn(export.SourceRow{Row: row, Learner: fa})
+	})
+	if err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// Count returns the number of rows Scan would visit for q. It reads the
+// whole table file, and notes on the way whether it is in key order.
+func (s *Source) Count(ctx context.Context, q export.SourceQuery) (n int64, err error) {
+	defer wrap(&err, "count %s", q.Table)
+	f, ok, err := s.newFilter(ctx, q)
+	if err != nil || !ok {
+		return 0, err
+	}
+	tf, err := s.table(q.Table)
+	if err != nil {
+		return 0, err
+	}
+	tf.mu.Lock()
+	file, check := tf.file, !tf.known
+	if tf.known && !tf.ordered {
+		file = tf.sorted // may be unset yet; then the original
+		if file.Path == "" {
+			file = tf.file
+		}
+	}
+	tf.mu.Unlock()
+	var order orderCheck
+	err = files.Read(ctx, file, func(_ files.Pos, row export.Row) error {
+		if check {
+			order.next(row, tf.key)
+		}
+		if _, ok := s.match(&f, row); ok {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if check {
+		tf.mu.Lock()
+		if !tf.known {
+			tf.known, tf.ordered = true, !order.broken
+		}
+		tf.mu.Unlock()
+	}
+	return n, nil
+}
+
+// Roster calls fn for every person enrolled (any role) in one of courses,
+// ordered by learner_id, with their learner facts.
+func (s *Source) Roster(ctx context.Context, courses []string, fn func(export.RosterEntry) error) (err error) {
+	defer wrap(&err, "roster")
+	if len(courses) == 0 {
+		return nil
+	}
+	set := make(map[string]bool, len(courses))
+	for _, c := range courses {
+		set[c] = true
+	}
+	enrolled, err := s.enrolledIn(ctx, set)
+	if err != nil {
+		return err
+	}
+	tf := s.tables[export.TableLearners]
+	file, err := s.ordered(ctx, tf)
+	if err != nil {
+		return err
+	}
+	str := func(v any) string { s, _ := v.(string); return s }
+	return files.Read(ctx, file, func(_ files.Pos, row export.Row) error {
+		id := row[lID].(string)
+		if !enrolled[id] {
+			return nil
+		}
+		return fn(export.RosterEntry{
+			FullName: str(row[lFullName]), Username: str(row[lUsername]), Email: str(row[lEmail]),
+			City: str(row[lCity]), PostalCode: str(row[lPostal]),
+			Learner: s.facts[id],
+		})
+	})
+}
+
+// Courses returns the courses with the given ids, or all courses if ids is
+// empty, ordered by course_id.
+func (s *Source) Courses(ctx context.Context, ids []string) (_ []export.CourseInfo, err error) {
+	defer wrap(&err, "courses")
+	tf, err := s.table(export.TableCourses)
+	if err != nil {
+		return nil, err
+	}
+	file, err := s.ordered(ctx, tf)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var out []export.CourseInfo
+	err = files.Read(ctx, file, func(_ files.Pos, row export.Row) error {
+		c := export.CourseInfo{CourseID: row[0].(string), PartnerID: row[1].(string), Slug: row[2].(string), Title: row[3].(string)}
+		if len(ids) == 0 || want[c.CourseID] {
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// orderCheck follows the keys of a stream of rows.
+type orderCheck struct {
+	prev   []any
+	broken bool
+}
+
+// next reports whether row's key is not below the previous row's. It
+// copies the key: fn may change the row.
+func (o *orderCheck) next(row export.Row, key []int) bool {
+	ok := true
+	if o.prev != nil && compareKey(o.prev, row, key) > 0 {
+		ok, o.broken = false, true
+	}
+	if o.prev == nil {
+		o.prev = make([]any, len(key))
+	}
+	for i, k := range key {
+		o.prev[i] = row[k]
+	}
+	return ok
+}
+
+// compareKey compares prevKey (the key values) with the key of row, in
+// the order of SQLite's ORDER BY: NULL first, text by bytes.
+func compareKey(prevKey []any, row export.Row, key []int) int {
+	for i, k := range key {
+		if c := compareValue(prevKey[i], row[k]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+func compareValue(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	switch x := a.(type) {
+	case string:
+		return cmp.Compare(x, b.(string))
+	case int64:
+		return cmp.Compare(x, b.(int64))
+	case float64:
+		return cmp.Compare(x, b.(float64))
+	case time.Time:
+		return x.Compare(b.(time.Time))
+	case bool:
+		y := b.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	}
+	panic(fmt.Sprintf("parquetdir: key value of Go type %T", a))
+}
+
+// wrap gives an error the context of the operation that returned it.
+func wrap(errp *error, format string, args ...any) {
+	if *errp != nil {
+		*errp = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *errp)
+	}
+}

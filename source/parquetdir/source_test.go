@@ -1,0 +1,355 @@
+package parquetdir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/fixtures"
+	"github.com/rexport/rexport/source/files"
+	srcsqlite "github.com/rexport/rexport/source/sqlite"
+)
+
+// fixtureCfg is small enough for a unit test and large enough for every
+// population of learners and several partners.
+var fixtureCfg = fixtures.Config{Learners: 300, Seed: 7}
+
+type bundle struct {
+	db  *srcsqlite.DB
+	dir string
+}
+
+var (
+	fixtureOnce sync.Once
+	fixture     bundle
+	fixtureErr  error
+)
+
+// setup generates the same fixtures once as a SQLite database and as a
+// directory of Parquet files, shared by the tests of the package.
+func setup(t *testing.T) bundle {
+	t.Helper()
+	fixtureOnce.Do(func() {
+		root, err := os.MkdirTemp("", "parquetdir-test-")
+		if err != nil {
+			fixtureErr = err
+			return
+		}
+		fixture.dir = filepath.Join(root, "parquet")
+		if fixtureErr = writeParquet(fixture.dir); fixtureErr != nil {
+			return
+		}
+		fixture.db, fixtureErr = writeSQLite(filepath.Join(root, "source.db"))
+	})
+	if fixtureErr != nil {
+		t.Fatal(fixtureErr)
+	}
+	return fixture
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixture.db != nil {
+		fixture.db.Close()
+		os.RemoveAll(filepath.Dir(fixture.dir))
+	}
+	os.Exit(code)
+}
+
+func writeSQLite(path string) (*srcsqlite.DB, error) {
+	ctx := context.Background()
+	db, err := srcsqlite.Create(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	err = db.Load(ctx, func(ins *srcsqlite.Inserter) error {
+		return fixtures.Generate(fixtureCfg, ins.Insert)
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// writeParquet writes the fixtures as `rexport fixtures --format parquet`
+// does: one file per table, rows in the order generated (not key order
+// for learners, enrollments and grades).
+func writeParquet(dir string) (err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ws := map[string]files.TableWriter{}
+	defer func() {
+		for _, w := range ws {
+			err = errors.Join(err, w.Close())
+		}
+	}()
+	return fixtures.Generate(fixtureCfg, func(table string, row export.Row) error {
+		w := ws[table]
+		if w == nil {
+			t, _ := export.SourceTable(table)
+			var err error
+			if w, err = files.Create(dir, t, files.Parquet); err != nil {
+				return err
+			}
+			ws[table] = w
+		}
+		return w.Write(row)
+	})
+}
+
+func scanAll(t *testing.T, src export.Source, q export.SourceQuery) []export.SourceRow {
+	t.Helper()
+	var rows []export.SourceRow
+	if err := src.Scan(context.Background(), q, func(r export.SourceRow) error {
+		rows = append(rows, r)
+		return nil
+	}); err != nil {
+		t.Fatalf("scan %s: %v", q.Table, err)
+	}
+	return rows
+}
+
+// queries returns the queries the sources are compared on for table:
+// all courses, one partner's, a few, none, and time windows whose bounds
+// are times of rows in the data (inclusive From, exclusive To), shifted by
+// less than a second, and in another time zone.
+func queries(t *testing.T, db *srcsqlite.DB, table string) map[string]export.SourceQuery {
+	t.Helper()
+	ctx := context.Background()
+	courses, err := db.Courses(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all, partner, few []string
+	for i, c := range courses {
+		all = append(all, c.CourseID)
+		if c.PartnerID == courses[0].PartnerID {
+			partner = append(partner, c.CourseID)
+		}
+		if i%3 == 1 {
+			few = append(few, c.CourseID)
+		}
+	}
+	qs := map[string]export.SourceQuery{
+		"AllCourses":     {Table: table, Courses: all},
+		"OnePartner":     {Table: table, Courses: partner},
+		"EveryThird":     {Table: table, Courses: append(few, "no-such-course")},
+		"NoCourses":      {Table: table},
+		"UnknownCourses": {Table: table, Courses: []string{"no-such-course"}},
+	}
+	tt, _ := export.SourceTable(table)
+	if tt.TimeColumn == "" {
+		qs["WindowIgnored"] = export.SourceQuery{Table: table, Courses: all, From: fixtures.DefaultStart, To: fixtures.DefaultStart.AddDate(0, 0, 1)}
+		return qs
+	}
+	rows := scanAll(t, db, qs["AllCourses"])
+	if len(rows) < 10 {
+		t.Fatalf("%s: only %d rows in the fixtures", table, len(rows))
+	}
+	col := tt.ColumnIndex(tt.TimeColumn)
+	var times []time.Time
+	for _, r := range rows {
+		times = append(times, r.Row[col].(time.Time))
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	lo, hi := times[len(times)/3], times[2*len(times)/3]
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		berlin = time.FixedZone("CET", 3600)
+	}
+	qs["FromRowTime"] = export.SourceQuery{Table: table, Courses: all, From: lo}
+	qs["ToRowTime"] = export.SourceQuery{Table: table, Courses: all, To: hi}
+	qs["Window"] = export.SourceQuery{Table: table, Courses: partner, From: lo, To: hi}
+	qs["WindowSubSecond"] = export.SourceQuery{Table: table, Courses: all, From: lo.Add(500 * time.Millisecond), To: hi.Add(999 * time.Millisecond)}
+	qs["WindowOtherZone"] = export.SourceQuery{Table: table, Courses: all, From: lo.In(berlin), To: hi.In(berlin)}
+	qs["EmptyWindow"] = export.SourceQuery{Table: table, Courses: all, From: hi, To: lo}
+	qs["OneSecond"] = export.SourceQuery{Table: table, Courses: all, From: lo, To: lo.Add(time.Second)}
+	return qs
+}
+
+// TestEquivalentToSQLite checks that the Parquet directory and the SQLite
+// database made from the same fixtures give the same rows, facts, order
+// and counts for every table and query, and the same roster and courses.
+func TestEquivalentToSQLite(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	// Small runs make the external sort of unordered files merge many.
+	variants := map[string]int{"DefaultRuns": defaultRunRows, "SmallRuns": 37}
+	for name, runRows := range variants {
+		t.Run(name, func(t *testing.T) {
+			src, err := Open(b.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			src.runRows = runRows
+			for _, table := range export.TableNames() {
+				for qname, q := range queries(t, b.db, table) {
+					t.Run(table+"/"+qname, func(t *testing.T) {
+						want := scanAll(t, b.db, q)
+						got := scanAll(t, src, q)
+						if diff := cmp.Diff(want, got); diff != "" {
+							t.Errorf("Scan mismatch (-sqlite +parquetdir):\n%s", diff)
+						}
+						wantN, err := b.db.Count(ctx, q)
+						if err != nil {
+							t.Fatal(err)
+						}
+						gotN, err := src.Count(ctx, q)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if gotN != wantN || gotN != int64(len(got)) {
+							t.Errorf("Count = %d, want %d (sqlite), Scan visited %d", gotN, wantN, len(got))
+						}
+						if qname == "AllCourses" && table != export.TableCourses && len(want) == 0 {
+							t.Errorf("no rows: the comparison proves nothing")
+						}
+					})
+				}
+			}
+			var unordered []string
+			for _, table := range export.TableNames() {
+				if tf := src.tables[table]; tf.known && !tf.ordered {
+					unordered = append(unordered, table)
+				}
+			}
+			if len(unordered) == 0 {
+				t.Errorf("no table file needed sorting: the external sort is untested")
+			}
+			t.Logf("sorted on read: %v", unordered)
+		})
+	}
+}
+
+// TestCountBeforeScan checks that a Count that has noted the order of an
+// unordered file leads Scan to sort it (the build counts first).
+func TestCountBeforeScan(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	src, err := Open(b.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	src.runRows = 100
+	for _, table := range export.TableNames() {
+		q := queries(t, b.db, table)["AllCourses"]
+		if _, err := src.Count(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(scanAll(t, b.db, q), scanAll(t, src, q)); diff != "" {
+			t.Errorf("%s: Scan after Count mismatch (-sqlite +parquetdir):\n%s", table, diff)
+		}
+	}
+}
+
+func TestRosterAndCourses(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	src, err := Open(b.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	all, err := b.db.Courses(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := src.Courses(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(all, got); diff != "" {
+		t.Errorf("Courses(nil) mismatch (-sqlite +parquetdir):\n%s", diff)
+	}
+	ids := []string{all[len(all)-1].CourseID, "no-such-course", all[0].CourseID}
+	want, err := b.db.Courses(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = src.Courses(ctx, ids); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Courses(%v) mismatch (-sqlite +parquetdir):\n%s", ids, diff)
+	}
+	roster := func(s export.Source, courses []string) []export.RosterEntry {
+		var out []export.RosterEntry
+		if err := s.Roster(ctx, courses, func(e export.RosterEntry) error {
+			out = append(out, e)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, courses := range [][]string{nil, {all[0].CourseID}, {all[1].CourseID, all[2].CourseID, "no-such-course"}} {
+		t.Run(fmt.Sprint(courses), func(t *testing.T) {
+			want := roster(b.db, courses)
+			if len(courses) > 0 && len(want) == 0 {
+				t.Fatal("empty roster: the comparison proves nothing")
+			}
+			if diff := cmp.Diff(want, roster(src, courses)); diff != "" {
+				t.Errorf("Roster mismatch (-sqlite +parquetdir):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	b := setup(t)
+	t.Run("MissingLearners", func(t *testing.T) {
+		dir := t.TempDir()
+		data, err := os.ReadFile(filepath.Join(b.dir, "enrollments.parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "enrollments.parquet"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(dir); err == nil {
+			t.Fatal("Open without learners.parquet succeeded")
+		}
+	})
+	t.Run("UnknownTable", func(t *testing.T) {
+		src, err := Open(b.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		if err := src.Scan(context.Background(), export.SourceQuery{Table: "nope", Courses: []string{"c"}}, func(export.SourceRow) error { return nil }); err == nil {
+			t.Fatal("Scan of an unknown table succeeded")
+		}
+	})
+	t.Run("CloseRemovesSortedCopies", func(t *testing.T) {
+		src, err := Open(b.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Roster(context.Background(), []string{"x"}, func(export.RosterEntry) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		tmp := src.tmpDir
+		if tmp == "" {
+			t.Fatal("learners.parquet was not sorted on read")
+		}
+		if err := src.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s still there after Close: %v", tmp, err)
+		}
+	})
+}
