@@ -93,6 +93,10 @@ func newRowsBar(w io.Writer, desc string) *progressbar.ProgressBar {
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("rows"),
 		progressbar.OptionThrottle(200*time.Millisecond),
+		// No ticker: the library's ticker goroutine reads the bar's state
+		// without its lock (a data race the race detector reports); the
+		// spinner turns as rows are added instead.
+		progressbar.OptionSetSpinnerChangeInterval(0),
 	)
 }
 
