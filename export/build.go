@@ -12,9 +12,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rexport/rexport/deidentify"
@@ -46,6 +49,9 @@ type Builder struct {
 	Retention time.Duration
 	Now       func() time.Time
 	Log       *slog.Logger
+	// Workers is the number of tables built at once; 0 means
+	// runtime.GOMAXPROCS(0). The files are the same for any value.
+	Workers int
 	// sample, if set, sees each scrubbed free-text value with the finding
 	// types (previews).
 	sample func(table, column, text string, types []string)
@@ -205,16 +211,34 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 			return nil, err
 		}
 	}
-	for _, name := range in.Request.Tables {
+	tables := make([]Table, len(in.Request.Tables))
+	for i, name := range in.Request.Tables {
 		table, ok := SourceTable(name)
 		if !ok {
 			return nil, Errorf(EINVALID, "unknown table %q", name)
 		}
-		mt, err := bc.buildTable(ctx, table, policy[name], dir)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", name, err)
+		if slices.Contains(in.Request.Tables[:i], name) {
+			return nil, Errorf(EINVALID, "table %q requested twice", name)
 		}
-		m.Tables = append(m.Tables, *mt)
+		tables[i] = table
+	}
+	built, err := bc.buildTables(ctx, tables, policy, dir)
+	if err != nil {
+		return nil, err
+	}
+	// Merged in request order, so nothing below depends on which table
+	// finished first.
+	for _, bt := range built {
+		m.Tables = append(m.Tables, *bt.manifest)
+		for id, reason := range bt.excluded {
+			if exclusionRank[reason] > exclusionRank[bc.excluded[id]] {
+				bc.excluded[id] = reason
+			}
+		}
+		for id := range bt.delivered {
+			bc.delivered[id] = struct{}{}
+		}
+		bc.headline.grades = append(bc.headline.grades, bt.grades...)
 	}
 	for _, reason := range bc.excluded {
 		m.ExcludedLearners[reason]++
@@ -384,10 +408,104 @@ type buildContext struct {
 	headline  headline
 	// linkedQI holds each learner's quasi-identifiers as published in the
 	// learners table (named linkedNames), for the tables joinable to it.
+	// Only the learners table writes them, before the tables after it in
+	// the request start (see buildTables).
 	linkedQI    map[string][]string
 	linkedNames []string
-	visited     int64
-	progress    func(int64)
+	// mu serialises the calls of progress and sample, which the caller
+	// need not make safe for concurrent use, and guards visited.
+	mu       sync.Mutex
+	visited  int64
+	progress func(int64)
+}
+
+// builtTable is what building one table gives: its manifest entry and the
+// per-table state that Build merges in request order.
+type builtTable struct {
+	manifest *ManifestTable
+	// excluded and delivered are as in buildContext, for this table.
+	excluded  map[string]string
+	delivered map[string]struct{}
+	grades    []gradeRow
+}
+
+// buildTables builds tables on up to Workers goroutines and returns them
+// in the order given. A table after the learners table waits for it:
+// its k-anonymity joins the quasi-identifiers the learners table
+// published. A table before it does not (as in a sequential build).
+// Workers take tables in order, so the learners table is always running
+// or done when a table waits for it.
+func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy Policy, dir string) ([]*builtTable, error) {
+	workers := bc.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(tables))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	learners := slices.IndexFunc(tables, func(t Table) bool { return t.Name == TableLearners })
+	learnersDone := make(chan struct{})
+	var (
+		built    = make([]*builtTable, len(tables))
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err })
+		cancel()
+	}
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(tables) {
+					return
+				}
+				t := tables[i]
+				if learners >= 0 && i > learners {
+					select {
+					case <-learnersDone:
+					case <-ctx.Done():
+					}
+				}
+				if ctx.Err() != nil {
+					fail(ctx.Err()) // an earlier failure or the caller's
+					if i == learners {
+						close(learnersDone)
+					}
+					continue
+				}
+				bt, err := bc.buildTable(ctx, t, policy[t.Name], dir)
+				if err != nil {
+					// Cancel before releasing the tables that wait for
+					// learners, so none builds without its linked
+					// quasi-identifiers.
+					fail(fmt.Errorf("table %s: %w", t.Name, err))
+				}
+				if i == learners {
+					close(learnersDone)
+				}
+				built[i] = bt
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return built, nil
+}
+
+// addVisited adds n visited rows and reports the total.
+func (bc *buildContext) addVisited(n int64) {
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	bc.visited += n
+	if bc.progress != nil {
+		bc.progress(bc.visited)
+	}
 }
 
 // outColumn is one column of a dataset and how to compute it.
@@ -450,7 +568,9 @@ func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn
 						counts[f.Type]++
 					}
 					if bc.sample != nil {
+						bc.mu.Lock()
 						bc.sample(table, column, text, findingTypes(found))
+						bc.mu.Unlock()
 					}
 					return text
 				}
@@ -572,13 +692,19 @@ func nullIfEmpty(s string) any {
 
 const progressEvery = 5000
 
-func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string]ColumnPolicy, dir string) (*ManifestTable, error) {
+// buildTable writes one table's file. It may run concurrently with the
+// building of other tables: it writes only its own state, and the
+// learners table alone writes the linked quasi-identifiers and headline
+// countries.
+func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string]ColumnPolicy, dir string) (*builtTable, error) {
 	plan, err := bc.plan(t, cols)
 	if err != nil {
 		return nil, err
 	}
 	outCols := make([]Column, len(plan))
 	mt := &ManifestTable{Name: t.Name, File: t.Name + bc.FileExt}
+	bt := &builtTable{manifest: mt, excluded: map[string]string{}, delivered: map[string]struct{}{}}
+	var visited int64 // not yet added to bc.visited
 	for i, oc := range plan {
 		outCols[i] = oc.Column
 		mt.Columns = append(mt.Columns, ManifestColumn{Name: oc.Name, Type: oc.Type.String(), Nullable: oc.Nullable, Doc: oc.Doc, Treatment: oc.treatment})
@@ -615,14 +741,14 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		excluded := exclusionFor(t)
 		out := make(Row, len(plan))
 		err = bc.Source.Scan(ctx, bc.query(bc.in, t.Name), func(sr SourceRow) error {
-			bc.visited++
-			if bc.progress != nil && bc.visited%progressEvery == 0 {
-				bc.progress(bc.visited)
+			if visited++; visited == progressEvery {
+				bc.addVisited(visited)
+				visited = 0
 			}
 			if reason := excluded(sr); reason != "" {
 				id := sr.Learner.LearnerID
-				if exclusionRank[reason] > exclusionRank[bc.excluded[id]] {
-					bc.excluded[id] = reason
+				if exclusionRank[reason] > exclusionRank[bt.excluded[id]] {
+					bt.excluded[id] = reason
 				}
 				return nil
 			}
@@ -631,12 +757,12 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 			}
 			mt.Rows++
 			if id := sr.Learner.LearnerID; id != "" {
-				bc.delivered[id] = struct{}{}
+				bt.delivered[id] = struct{}{}
 			}
 			if t.Name == TableGrades {
 				if g, ok := sr.Row[gradeCol].(float64); ok {
 					passed, _ := sr.Row[passedCol].(bool)
-					bc.headline.grades = append(bc.headline.grades, gradeRow{learner: sr.Learner.LearnerID, grade: g, passed: passed})
+					bt.grades = append(bt.grades, gradeRow{learner: sr.Learner.LearnerID, grade: g, passed: passed})
 				}
 			}
 			if kanon != nil {
@@ -684,16 +810,14 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 	if err != nil {
 		return nil, err
 	}
-	if bc.progress != nil {
-		bc.progress(bc.visited)
-	}
+	bc.addVisited(visited)
 	for i, oc := range plan {
 		if oc.findings != nil {
 			mt.Columns[i].Findings = oc.findings
 		}
 	}
 	mt.Size, mt.SHA256 = size, sum
-	return mt, nil
+	return bt, nil
 }
 
 type countingWriter struct {

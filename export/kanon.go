@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/rexport/rexport/deidentify"
@@ -210,8 +211,10 @@ func (h *headline) stats() *HeadlineStats {
 	// people's grades: such groups are pooled as "other regions".
 	for _, m := range []map[string]*acc{before, after} {
 		other := &acc{}
-		for k, a := range m {
-			if a.n < h.k {
+		// In key order: a float sum in map order would differ between
+		// builds of the same data.
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if a := m[k]; a.n < h.k {
 				other.sum, other.n = other.sum+a.sum, other.n+a.n
 				delete(m, k)
 			}

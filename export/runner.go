@@ -356,6 +356,7 @@ func (r *Runner) Preview(ctx context.Context, e *Export, samples int) (*Preview,
 	p := &Preview{}
 	b := *r.Builder
 	b.Encoder = discardEncoder
+	b.Workers = 1 // the same samples every time
 	b.sample = func(table, column, text string, types []string) {
 		if len(p.Samples) < samples && len(types) > 0 {
 			p.Samples = append(p.Samples, TextSample{Table: table, Column: column, Text: text, Types: types})

@@ -19,7 +19,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 		cpuProfile, memProfile                  string
 		courses, tables                         []string
 		freeText, sensitive                     bool
-		keyVersion, shiftDays, k, l             int
+		keyVersion, shiftDays, k, l, workers    int
 		precision                               string
 	)
 	cmd := &cobra.Command{
@@ -97,7 +97,10 @@ pprof FILE).`,
 			if k < 2 {
 				return fmt.Errorf("--k: must be at least 2")
 			}
-			b := &export.Builder{Source: src, Master: master, Encoder: parquetEncoder, FileExt: ".parquet", Log: g.logger()}
+			if workers < 0 {
+				return fmt.Errorf("--workers: must be at least 0")
+			}
+			b := &export.Builder{Source: src, Master: master, Encoder: parquetEncoder, FileExt: ".parquet", Log: g.logger(), Workers: workers}
 			in := export.BuildInput{ExportID: export.NewID("exp_"), PartnerID: partner, Request: req, KeyVersion: keyVersion, DUA: p.DUA}
 			total, err := b.Estimate(ctx, in)
 			if err != nil {
@@ -132,6 +135,7 @@ pprof FILE).`,
 	f.IntVar(&shiftDays, "date-shift-days", 0, "shift each learner's dates by a keyed offset of up to N days (0: off)")
 	f.IntVar(&k, "k", export.DefaultK, "k-anonymity level of quasi-identifiers (below 5 only for tests and agreements that say so)")
 	f.IntVar(&l, "l", export.DefaultL, "l-diversity of sensitive columns")
+	f.IntVar(&workers, "workers", 0, "tables built at once (0: GOMAXPROCS)")
 	f.StringVar(&out, "out", "", "output directory (required)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the build to `FILE`")
 	f.StringVar(&memProfile, "memprofile", "", "write a heap profile (allocations) after the build to `FILE`")
