@@ -90,15 +90,25 @@ func (s *Service) Retry(ctx context.Context, p Principal, id string) (*Export, e
 	if err := CheckAction(p, e, ActionRetry); err != nil {
 		return nil, err
 	}
+	if err := s.stillFits(ctx, e); err != nil {
+		return nil, err
+	}
+	return s.act(ctx, p, id, ActionRetry, "")
+}
+
+// stillFits checks an export's request against its partner's agreement as
+// it is now (it may have changed since submission): ECONFLICT if it no
+// longer fits.
+func (s *Service) stillFits(ctx context.Context, e *Export) error {
 	partner, err := s.Store.Partner(ctx, e.PartnerID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req := e.Request
 	if err := ValidateRequest(&req, partner, s.now()); err != nil {
-		return nil, Errorf(ECONFLICT, "the request no longer fits the partner's agreement: %s", ErrorMessage(err))
+		return Errorf(ECONFLICT, "the request no longer fits the partner's agreement: %s", ErrorMessage(err))
 	}
-	return s.act(ctx, p, id, ActionRetry, "")
+	return nil
 }
 
 // Revoke withdraws an approved export at any point after approval

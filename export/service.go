@@ -276,14 +276,8 @@ func (s *Service) decide(ctx context.Context, p Principal, id string, approve bo
 		return nil, Errorf(EFORBIDDEN, "you submitted this request: other reviewers must decide on it")
 	}
 	if approve {
-		// The agreement may have changed since submission: check again.
-		partner, err := s.Store.Partner(ctx, e.PartnerID)
-		if err != nil {
+		if err := s.stillFits(ctx, e); err != nil {
 			return nil, err
-		}
-		req := e.Request
-		if err := ValidateRequest(&req, partner, s.now()); err != nil {
-			return nil, Errorf(ECONFLICT, "the request no longer fits the partner's agreement: %s", ErrorMessage(err))
 		}
 	}
 	return s.Store.Decide(ctx, id, Decision{ReviewerID: p.ID, Approved: approve, Reason: reason, At: s.now()}, ApprovalsRequired(e.Request))
