@@ -150,11 +150,6 @@ func (h *handlers) RejectExport(ctx context.Context, req RejectExportRequestObje
 }
 
 func (h *handlers) GetManifest(ctx context.Context, req GetManifestRequestObject) (GetManifestResponseObject, error) {
-	if p, err := principal(ctx); err == nil {
-		if e, _, err := h.cfg.Service.Downloadable(ctx, p, req.Id, ""); err == nil && sealed(e) {
-			return nil, export.Errorf(export.ECONFLICT, "export %s is encrypted to the partner's age recipient: download %s and decrypt it", e.ID, export.ManifestName+export.SealedExt)
-		}
-	}
 	resp, err := h.serveFile(ctx, req.Id, export.ManifestName, "application/json")
 	if err != nil {
 		return nil, err
@@ -332,17 +327,6 @@ func noteOf(b *ApproveExportJSONRequestBody) string {
 func (h *handlers) GetOpenAPI(context.Context, GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error) {
 	spec := Spec()
 	return GetOpenAPI200ApplicationyamlResponse{Body: bytes.NewReader(spec), ContentLength: int64(len(spec))}, nil
-}
-
-// sealed reports whether an export's files are encrypted to an age
-// recipient.
-func sealed(e *export.Export) bool {
-	for _, f := range e.Files {
-		if f.Name == export.ManifestName+export.SealedExt {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *handlers) GetSample(ctx context.Context, _ GetSampleRequestObject) (GetSampleResponseObject, error) {

@@ -79,15 +79,7 @@ func cueEndsBefore(s string, i int, cues cueSet, fillers map[string]bool, maxFil
 			if w == k || w > 0 && (isDigit(s[w-1]) || s[w-1] == '_') || len(buf)-start+k-w+1 > maxCueBytes {
 				break
 			}
-			// Prepend the word to key.
-			if start < len(buf) {
-				start--
-				buf[start] = ' '
-			}
-			start -= k - w
-			for x := 0; x < k-w; x++ {
-				buf[start+x] = lowerASCII(s[w+x])
-			}
+			start = prependLowerWord(buf[:], start, s[w:k])
 			key := buf[start:]
 			if words == 0 {
 				first = len(key)

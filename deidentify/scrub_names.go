@@ -338,15 +338,7 @@ func nameCueBefore(s string, a int) cueStrength {
 		if w == k || w > 0 && (isAlnum(s[w-1]) || s[w-1] >= utf8.RuneSelf) || len(buf)-start+k-w+1 > len(buf) {
 			break
 		}
-		// Prepend the word.
-		if start < len(buf) {
-			start--
-			buf[start] = ' '
-		}
-		start -= k - w
-		for x := 0; x < k-w; x++ {
-			buf[start+x] = lowerASCII(s[w+x])
-		}
+		start = prependLowerWord(buf[:], start, s[w:k])
 		key := buf[start:]
 		if sp := bytes.IndexByte(key, ' '); sp > 0 && bytes.HasPrefix(key[sp+1:], []byte("name")) &&
 			nameCueOf(key[sp+1:]) == strongCue && !nameOwners[string(key[:sp])] {

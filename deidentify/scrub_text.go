@@ -343,3 +343,19 @@ func isFolded(word string) bool {
 	}
 	return true
 }
+
+// prependLowerWord writes word, lowercased (ASCII), into buf just before
+// buf[start:], with a space between it and what is already there, and
+// returns the new start: cue phrases are built backwards from a name, word
+// by word, without allocating. The caller checks that it fits.
+func prependLowerWord(buf []byte, start int, word string) int {
+	if start < len(buf) {
+		start--
+		buf[start] = ' '
+	}
+	start -= len(word)
+	for x := 0; x < len(word); x++ {
+		buf[start+x] = lowerASCII(word[x])
+	}
+	return start
+}

@@ -262,7 +262,7 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 		}
 		m.Documents = append(m.Documents, f)
 	}
-	if err := writeFileAtomic(dir, ManifestName, func(w io.Writer) error {
+	if err := WriteFileAtomic(dir, ManifestName, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(m)
@@ -725,7 +725,7 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 	}
 	var size int64
 	var sum string
-	err = writeFileAtomic(dir, mt.File, func(w io.Writer) error {
+	err = WriteFileAtomic(dir, mt.File, func(w io.Writer) error {
 		h := sha256.New()
 		cw := &countingWriter{w: io.MultiWriter(w, h)}
 		rw, err := bc.Encoder(cw, outCols, meta)
@@ -831,10 +831,10 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// writeFileAtomic writes dir/name through a temporary file that is fsynced
+// WriteFileAtomic writes dir/name through a temporary file that is fsynced
 // and renamed into place, then fsyncs dir: a reader never sees a partial
 // file under the final name.
-func writeFileAtomic(dir, name string, write func(io.Writer) error) (err error) {
+func WriteFileAtomic(dir, name string, write func(io.Writer) error) (err error) {
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
 		return err
@@ -860,10 +860,11 @@ func writeFileAtomic(dir, name string, write func(io.Writer) error) (err error) 
 	if err := os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory, so the renames and removals in it last.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -876,7 +877,7 @@ func syncDir(dir string) error {
 func writeDocument(dir, name string, write func(io.Writer) error) (File, error) {
 	h := sha256.New()
 	var size int64
-	err := writeFileAtomic(dir, name, func(w io.Writer) error {
+	err := WriteFileAtomic(dir, name, func(w io.Writer) error {
 		cw := &countingWriter{w: io.MultiWriter(w, h)}
 		err := write(cw)
 		size = cw.n

@@ -27,7 +27,7 @@ func writeDelivered(dir string, pseudo *deidentify.Pseudonymizer, learners map[s
 		list = append(list, pseudo.Pseudonym(deidentify.KindLearner, id))
 	}
 	slices.Sort(list)
-	return writeFileAtomic(dir, DeliveredName, func(w io.Writer) error {
+	return WriteFileAtomic(dir, DeliveredName, func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
 		for _, p := range list {
 			bw.WriteString(p)
@@ -51,29 +51,38 @@ type Erasure struct {
 // longer enrolled, the rows of the export's tables), and only learners the
 // export delivered are listed. The list is sorted by pseudonym.
 func (r *Runner) Erasures(ctx context.Context, e *Export) ([]Erasure, error) {
-	runs := []*Export{e}
-	if e.SeriesID != "" {
-		// A run answers for its whole series: the partner polls the
-		// latest run and learns of every learner any run delivered.
-		all, err := r.Store.Exports(ctx, ExportFilter{AllPartners: true, SeriesID: e.SeriesID, Limit: 100000})
-		if err != nil {
-			return nil, err
-		}
-		runs = slices.DeleteFunc(all, func(x *Export) bool { return x.Run > e.Run })
-	}
-	delivered := map[string]bool{}
-	found := false
-	for _, run := range runs {
-		ok, err := r.readDelivered(run.ID, delivered)
-		if err != nil {
-			return nil, err
-		}
-		found = found || ok
+	delivered, found, err := r.deliveredBy(ctx, e, true)
+	if err != nil {
+		return nil, err
 	}
 	if !found {
 		return nil, Errorf(ECONFLICT, "export %s has no delivery record: it was built before erasure tracking, or its files were deleted", e.ID)
 	}
 	return r.erasuresOf(ctx, e, delivered)
+}
+
+// deliveredBy collects the pseudonyms delivered by the earlier runs of e's
+// series, and by e itself when withSelf is set (a one-off export is its
+// own series). found is false if none of them still has its record.
+func (r *Runner) deliveredBy(ctx context.Context, e *Export, withSelf bool) (delivered map[string]bool, found bool, err error) {
+	runs := []*Export{e}
+	if e.SeriesID != "" {
+		if runs, err = r.Store.Exports(ctx, ExportFilter{AllPartners: true, SeriesID: e.SeriesID, Limit: 100000}); err != nil {
+			return nil, false, err
+		}
+	}
+	delivered = map[string]bool{}
+	for _, run := range runs {
+		if run.Run > e.Run || run.ID == e.ID && !withSelf {
+			continue
+		}
+		ok, err := r.readDelivered(run.ID, delivered)
+		if err != nil {
+			return nil, false, err
+		}
+		found = found || ok
+	}
+	return delivered, found, nil
 }
 
 // readDelivered adds the pseudonyms an export delivered to set; false if

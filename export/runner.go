@@ -234,17 +234,9 @@ func buildInput(e *Export, partner Partner) BuildInput {
 // priorErasures lists the learners delivered by the earlier runs of e's
 // series who have since been deleted or opted out.
 func (r *Runner) priorErasures(ctx context.Context, e *Export) ([]Erasure, error) {
-	runs, err := r.Store.Exports(ctx, ExportFilter{AllPartners: true, SeriesID: e.SeriesID, Limit: 100000})
+	delivered, _, err := r.deliveredBy(ctx, e, false)
 	if err != nil {
 		return nil, err
-	}
-	delivered := map[string]bool{}
-	for _, run := range runs {
-		if run.Run < e.Run {
-			if _, err := r.readDelivered(run.ID, delivered); err != nil {
-				return nil, err
-			}
-		}
 	}
 	if len(delivered) == 0 {
 		return []Erasure{}, nil

@@ -43,7 +43,7 @@ func seal(dir string, files []File, recipient string) ([]File, error) {
 		}
 		sealed := File{Name: f.Name + SealedExt, Table: f.Table, Rows: f.Rows}
 		h := sha256.New()
-		err = writeFileAtomic(dir, sealed.Name, func(w io.Writer) error {
+		err = WriteFileAtomic(dir, sealed.Name, func(w io.Writer) error {
 			cw := &countingWriter{w: io.MultiWriter(w, h)}
 			aw, err := age.Encrypt(cw, r)
 			if err != nil {
@@ -68,5 +68,5 @@ func seal(dir string, files []File, recipient string) ([]File, error) {
 		}
 		out = append(out, sealed)
 	}
-	return out, syncDir(dir)
+	return out, SyncDir(dir)
 }

@@ -311,12 +311,23 @@ func (s *Service) Downloadable(ctx context.Context, p Principal, id, name string
 	if name == "" {
 		return e, nil, nil
 	}
-	for i := range e.Files {
-		if e.Files[i].Name == name {
-			return e, &e.Files[i], nil
-		}
+	if f := e.File(name); f != nil {
+		return e, f, nil
+	}
+	if e.File(name+SealedExt) != nil {
+		return nil, nil, Errorf(ECONFLICT, "export %s is encrypted to the partner's age recipient: download %s and decrypt it", id, name+SealedExt)
 	}
 	return nil, nil, Errorf(ENOTFOUND, "export %s has no file %q", id, name)
+}
+
+// File returns the export's file with the given name, or nil.
+func (e *Export) File(name string) *File {
+	for i := range e.Files {
+		if e.Files[i].Name == name {
+			return &e.Files[i]
+		}
+	}
+	return nil
 }
 
 // String gives a short description for logs.

@@ -853,18 +853,34 @@ func (m *matcher) find(text string) (string, string, bool) {
 			if !strings.HasPrefix(text[i:], n) {
 				continue
 			}
-			// A postal code or a username counts as a word: not inside a
-			// longer number, nor inside a pseudonym's random base32 (a
-			// 5-letter username turns up in one of tens of thousands of
-			// pseudonyms by chance).
-			if (m.kind[n] == "postal_code" || m.kind[n] == "username") &&
-				(i > 0 && isAlnumByte(text[i-1]) || i+len(n) < len(text) && isAlnumByte(text[i+len(n)])) {
+			// A postal code counts as a word, not inside a longer number.
+			if m.kind[n] == "postal_code" && (i > 0 && isAlnumByte(text[i-1]) || i+len(n) < len(text) && isAlnumByte(text[i+len(n)])) {
+				continue
+			}
+			// A short username turns up inside one of tens of thousands
+			// of pseudonyms' random base32 by chance: that is no leak.
+			if m.kind[n] == "username" && insidePseudonym(text, i, i+len(n)) {
 				continue
 			}
 			return n, m.kind[n], true
 		}
 	}
 	return "", "", false
+}
+
+// pseudonymShape is a pseudonym: a kind letter, "_", 32 base32 characters.
+var pseudonymShape = regexp.MustCompile(`^[a-z]_[a-z2-7]{32}$`)
+
+// insidePseudonym reports whether text[i:j] lies within a pseudonym-shaped
+// word of text.
+func insidePseudonym(text string, i, j int) bool {
+	for i > 0 && (isAlnumByte(text[i-1]) || text[i-1] == '_') {
+		i--
+	}
+	for j < len(text) && (isAlnumByte(text[j]) || text[j] == '_') {
+		j++
+	}
+	return pseudonymShape.MatchString(text[i:j])
 }
 
 func isAlnumByte(c byte) bool {

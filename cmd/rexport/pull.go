@@ -242,7 +242,7 @@ func pullFile(ctx context.Context, c *client.Client, id string, f api.File, dir 
 		}
 		fmt.Fprintln(progress, line)
 	}
-	return out, syncDir(dir)
+	return out, export.SyncDir(dir)
 }
 
 func restart(f *os.File, h hash.Hash) (int64, error) {
@@ -258,15 +258,6 @@ func restart(f *os.File, h hash.Hash) (int64, error) {
 func fileSHA256(path string) (string, error) {
 	sum, _, err := export.FileSHA256(path)
 	return sum, err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // decryptExport decrypts the NAME.age files of a pulled export with the
@@ -328,21 +319,8 @@ func decryptFile(src, dst string, ids []age.Identity) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
+	return export.WriteFileAtomic(filepath.Dir(dst), filepath.Base(dst), func(w io.Writer) error {
+		_, err := io.Copy(w, r)
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, r); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	})
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,27 +14,14 @@ import (
 // rawPost sends a body as is and returns the status and decoded error.
 func rawPost(t *testing.T, env *e2e, token, path string, body []byte) (int, api.Error) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, env.url+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	status, b := httpDo(t, env.url, http.MethodPost, path, token, body)
 	var e api.Error
-	if resp.StatusCode >= 300 {
+	if status >= 300 {
 		if err := json.Unmarshal(b, &e); err != nil {
 			t.Fatalf("error body is not JSON {code, message}: %q", b)
 		}
 	}
-	return resp.StatusCode, e
+	return status, e
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -102,41 +102,24 @@ func (s *sampleSet) get(ctx context.Context) (string, error) {
 }
 
 // writeZip writes the named files of dir into a zip at path, atomically.
-func writeZip(path, dir string, names []string, modified time.Time) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+func writeZip(path, dir string, names []string, modified time.Time) error {
+	return export.WriteFileAtomic(filepath.Dir(path), filepath.Base(path), func(out io.Writer) error {
+		zw := zip.NewWriter(out)
+		for _, name := range names {
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modified})
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(filepath.Join(dir, name))
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(w, f)
+			f.Close()
+			if err != nil {
+				return err
+			}
 		}
-	}()
-	zw := zip.NewWriter(tmp)
-	for _, name := range names {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modified})
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(w, f)
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+		return zw.Close()
+	})
 }
