@@ -1,5 +1,6 @@
 // Package importer loads a directory of table files (<table>.csv or
-// <table>.parquet) into a SQLite source database, all or nothing.
+// <table>.parquet) into a source database, SQLite or PostgreSQL, all or
+// nothing.
 package importer
 
 import (
@@ -8,9 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/source/files"
+	"github.com/rexport/rexport/source/internal/sqlsource"
+	"github.com/rexport/rexport/source/postgres"
 	"github.com/rexport/rexport/source/sqlite"
 )
 
@@ -27,76 +31,156 @@ type Options struct {
 // Result counts the rows loaded per table.
 type Result map[string]int64
 
-// Import loads every table file in dir into the source database at dbPath,
-// in one transaction. The database is created if it does not exist. Any
-// bad input (unknown file or column, value of the wrong type, missing
+// IsPostgresURL reports whether target names a PostgreSQL database
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgresURL(target string) bool {
+	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
+
+// Import loads every table file in dir into the source database target, in
+// one transaction. target is a PostgreSQL URL (see IsPostgresURL) of an
+// existing database, or else the path of a SQLite file, created if it does
+// not exist. The source schema is created where it is missing.
+//
+// Any bad input (unknown file or column, value of the wrong type, missing
 // required value, duplicate key, unknown learner or course, malformed CSV)
 // refuses the whole import with an error that names the file, line or row
-// and column: nothing is stored, and a database the import created is
-// removed.
-func Import(ctx context.Context, dir, dbPath string, opts Options) (Result, error) {
+// and column: no row is stored, and a SQLite file the import created is
+// removed. (A PostgreSQL database keeps the empty tables of a schema the
+// import created, as an existing SQLite file does.)
+func Import(ctx context.Context, dir, target string, opts Options) (Result, error) {
 	fs, err := files.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	every := opts.ProgressEvery
-	if every <= 0 {
-		every = 100_000
+	imp := &importer{ctx: ctx, files: fs, every: opts.ProgressEvery, progress: opts.Progress, result: Result{}}
+	if imp.every <= 0 {
+		imp.every = 100_000
 	}
-	progress := opts.Progress
-	if progress == nil {
-		progress = io.Discard
+	if imp.progress == nil {
+		imp.progress = io.Discard
 	}
+	if IsPostgresURL(target) {
+		err = imp.intoPostgres(target)
+	} else {
+		err = imp.intoSQLite(target)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("import refused, nothing imported: %w", err)
+	}
+	return imp.result, nil
+}
 
+// importer is one import of files.
+type importer struct {
+	ctx      context.Context
+	files    []files.File
+	every    int64
+	progress io.Writer
+	result   Result
+}
+
+func (imp *importer) intoSQLite(path string) error {
 	var db *sqlite.DB
+	var err error
 	created := false
-	if _, statErr := os.Stat(dbPath); errors.Is(statErr, os.ErrNotExist) {
-		db, err = sqlite.Create(ctx, dbPath)
+	if _, statErr := os.Stat(path); errors.Is(statErr, os.ErrNotExist) {
+		db, err = sqlite.Create(imp.ctx, path)
 		created = true
-	} else if db, err = sqlite.Open(dbPath); err == nil {
-		err = db.Migrate(ctx)
+	} else if db, err = sqlite.Open(path); err == nil {
+		err = db.Migrate(imp.ctx)
 	}
 	if err != nil {
 		if db != nil {
 			db.Close()
 		}
-		return nil, err
+		return err
 	}
+	err = imp.locate(db.Load(imp.ctx, func(ins *sqlite.Inserter) error {
+		return imp.insertFiles(ins.Insert)
+	}))
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && created {
+		sqlite.RemoveFiles(path)
+	}
+	return err
+}
 
-	res := Result{}
-	err = db.Load(ctx, func(ins *sqlite.Inserter) error {
-		for _, f := range fs {
-			var n int64
-			err := files.Read(ctx, f, func(pos files.Pos, row export.Row) error {
-				if err := ins.Insert(f.Table.Name, row); err != nil {
-					var ie *sqlite.InsertError
-					if errors.As(err, &ie) {
-						return f.ErrorAt(pos, ie.Column, ie.Err)
-					}
+func (imp *importer) intoPostgres(url string) error {
+	db, err := postgres.Open(imp.ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(imp.ctx); err != nil {
+		return err
+	}
+	return imp.locate(db.Load(imp.ctx, func(ins *postgres.Inserter) error {
+		return imp.insertFiles(ins.Insert)
+	}))
+}
+
+// insertFiles inserts the rows of every file with insert. A row refused
+// at once is reported at its place in the file; a refusal of an earlier
+// row (a loader that writes in batches) is left to locate.
+func (imp *importer) insertFiles(insert func(string, export.Row) error) error {
+	for _, f := range imp.files {
+		var n int64
+		err := files.Read(imp.ctx, f, func(pos files.Pos, row export.Row) error {
+			if err := insert(f.Table.Name, row); err != nil {
+				var ie *sqlsource.InsertError
+				if !errors.As(err, &ie) {
 					return f.ErrorAt(pos, "", err)
 				}
-				if n++; n%every == 0 {
-					fmt.Fprintf(progress, "%s: %d rows\n", f.Name(), n)
+				if ie.Table == f.Table.Name && ie.Row == n+1 {
+					return f.ErrorAt(pos, ie.Column, ie.Err)
 				}
-				return nil
-			})
-			if err != nil {
 				return err
 			}
-			res[f.Table.Name] = n
-			fmt.Fprintf(progress, "%s: %d rows loaded into %s\n", f.Name(), n, f.Table.Name)
+			if n++; n%imp.every == 0 {
+				fmt.Fprintf(imp.progress, "%s: %d rows\n", f.Name(), n)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	closeErr := db.Close()
-	if err == nil {
-		err = closeErr
+		imp.result[f.Table.Name] = n
+		fmt.Fprintf(imp.progress, "%s: %d rows loaded into %s\n", f.Name(), n, f.Table.Name)
 	}
-	if err != nil {
-		if created {
-			sqlite.RemoveFiles(dbPath)
+	return nil
+}
+
+// locate turns the refusal of a row that was not the row being inserted
+// into an error at that row's place in its file, reading the file again
+// to find it.
+func (imp *importer) locate(err error) error {
+	var ie *sqlsource.InsertError
+	if !errors.As(err, &ie) || ie.Row <= 0 {
+		return err
+	}
+	for _, f := range imp.files {
+		if f.Table.Name != ie.Table {
+			continue
 		}
-		return nil, fmt.Errorf("import refused, nothing imported: %w", err)
+		var n int64
+		var at *files.Error
+		errFound := errors.New("found")
+		rerr := files.Read(imp.ctx, f, func(pos files.Pos, _ export.Row) error {
+			if n++; n == ie.Row {
+				at = f.ErrorAt(pos, ie.Column, ie.Err)
+				return errFound
+			}
+			return nil
+		})
+		if at != nil {
+			return at
+		}
+		if rerr != nil {
+			return errors.Join(err, rerr)
+		}
 	}
-	return res, nil
+	return err
 }

@@ -14,9 +14,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/fixtures"
+	"github.com/rexport/rexport/internal/pgtest"
 	"github.com/rexport/rexport/source/files"
+	"github.com/rexport/rexport/source/internal/sourcetest"
+	"github.com/rexport/rexport/source/postgres"
 	"github.com/rexport/rexport/source/sqlite"
 	_ "modernc.org/sqlite"
 )
@@ -53,17 +57,40 @@ func writeDir(t *testing.T, dir string, formatOf func(table string) files.Format
 
 func allCSV(string) files.Format { return files.CSV }
 
-func countRows(t *testing.T, dbPath string) Result {
+// countRows counts the rows per table of the source database at target;
+// tables that do not exist count as empty.
+func countRows(t *testing.T, target string) Result {
 	t.Helper()
-	db, err := sql.Open("sqlite", dbPath)
-	if err != nil {
-		t.Fatal(err)
+	var count func(table string) (int64, error)
+	if IsPostgresURL(target) {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		count = func(table string) (n int64, err error) {
+			var exists bool
+			if err = conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&exists); err == nil && exists {
+				err = conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+			}
+			return n, err
+		}
+	} else {
+		db, err := sql.Open("sqlite", target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		count = func(table string) (n int64, err error) {
+			err = db.QueryRow("SELECT count(*) FROM " + table).Scan(&n)
+			return n, err
+		}
 	}
-	defer db.Close()
 	got := Result{}
 	for _, name := range export.TableNames() {
-		var n int64
-		if err := db.QueryRow("SELECT count(*) FROM " + name).Scan(&n); err != nil {
+		n, err := count(name)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {
@@ -71,6 +98,18 @@ func countRows(t *testing.T, dbPath string) Result {
 		}
 	}
 	return got
+}
+
+// target is a kind of source database to import into.
+type target struct {
+	name string
+	// new returns a database that has nothing in it yet.
+	new func(t *testing.T) string
+}
+
+var targets = []target{
+	{"SQLite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "source.db") }},
+	{"PostgreSQL", func(t *testing.T) string { return pgtest.NewDatabase(t) }},
 }
 
 func TestImportValid(t *testing.T) {
@@ -89,20 +128,24 @@ func TestImportValid(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			want := writeDir(t, dir, formatOf)
-			dbPath := filepath.Join(t.TempDir(), "source.db")
-			var progress bytes.Buffer
-			got, err := Import(context.Background(), dir, dbPath, Options{Progress: &progress, ProgressEvery: 100})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("result mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(want, countRows(t, dbPath)); diff != "" {
-				t.Errorf("rows mismatch (-want +got):\n%s", diff)
-			}
-			if !strings.Contains(progress.String(), "rows loaded into quiz_submissions") {
-				t.Errorf("progress = %q", progress.String())
+			for _, tg := range targets {
+				t.Run(tg.name, func(t *testing.T) {
+					dbPath := tg.new(t)
+					var progress bytes.Buffer
+					got, err := Import(context.Background(), dir, dbPath, Options{Progress: &progress, ProgressEvery: 100})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if diff := cmp.Diff(want, got); diff != "" {
+						t.Errorf("result mismatch (-want +got):\n%s", diff)
+					}
+					if diff := cmp.Diff(want, countRows(t, dbPath)); diff != "" {
+						t.Errorf("rows mismatch (-want +got):\n%s", diff)
+					}
+					if !strings.Contains(progress.String(), "rows loaded into quiz_submissions") {
+						t.Errorf("progress = %q", progress.String())
+					}
+				})
 			}
 		})
 	}
@@ -241,11 +284,36 @@ func TestImportRefusesBadInput(t *testing.T) {
 					t.Errorf("refused import changed the DB (-before +after):\n%s", diff)
 				}
 			})
+			t.Run("PostgreSQL", func(t *testing.T) {
+				url := pgtest.NewDatabase(t)
+				_, err := Import(context.Background(), dir, url, Options{})
+				checkErr(t, err, tt.want)
+				if got := countRows(t, url); len(got) != 0 {
+					t.Errorf("refused import into an empty database stored %v", got)
+				}
+				addExisting(t, url)
+				before := countRows(t, url)
+				_, err = Import(context.Background(), dir, url, Options{})
+				checkErr(t, err, tt.want)
+				if diff := cmp.Diff(before, countRows(t, url)); diff != "" {
+					t.Errorf("refused import changed the DB (-before +after):\n%s", diff)
+				}
+			})
 		})
 	}
 }
 
-// existingDB returns a source DB with a few rows unrelated to the fixtures.
+// existingRows are a few rows unrelated to the fixtures.
+var existingRows = func() []sourcetest.Row {
+	day := time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC)
+	return []sourcetest.Row{
+		{Table: "courses", Row: export.Row{"course-existing", "partner-x", "x", "Existing", day}},
+		{Table: "learners", Row: export.Row{"learner-existing", "Ex Isting", "ex@example.org", "exist", nil, nil, nil, nil, nil, nil, day, false, false, nil}},
+		{Table: "enrollments", Row: export.Row{"learner-existing", "course-existing", day, "learner"}},
+	}
+}()
+
+// existingDB returns a SQLite source DB with existingRows.
 func existingDB(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
@@ -255,18 +323,27 @@ func existingDB(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	day := time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC)
-	err = db.Load(ctx, func(ins *sqlite.Inserter) error {
-		return errors.Join(
-			ins.Insert("courses", export.Row{"course-existing", "partner-x", "x", "Existing", day}),
-			ins.Insert("learners", export.Row{"learner-existing", "Ex Isting", "ex@example.org", "exist", nil, nil, nil, nil, nil, nil, day, false, false, nil}),
-			ins.Insert("enrollments", export.Row{"learner-existing", "course-existing", day, "learner"}),
-		)
-	})
-	if err != nil {
+	if err := db.Load(ctx, func(ins *sqlite.Inserter) error { return sourcetest.Insert(ins.Insert, existingRows) }); err != nil {
 		t.Fatal(err)
 	}
 	return dbPath
+}
+
+// addExisting adds existingRows to the PostgreSQL database at url.
+func addExisting(t *testing.T, url string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Load(ctx, func(ins *postgres.Inserter) error { return sourcetest.Insert(ins.Insert, existingRows) }); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func checkErr(t *testing.T, err error, want string) {

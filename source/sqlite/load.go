@@ -8,36 +8,23 @@ import (
 	"strings"
 
 	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/source/internal/sqlsource"
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // InsertError is the error Inserter.Insert returns for a row the source
-// schema refuses. It names the table and, where it can tell, the column.
-type InsertError struct {
-	Table string
-	// Column is the offending column; for a duplicate key, the key
-	// columns joined by commas; empty if the database did not say.
-	Column string
-	Err    error
-}
-
-func (e *InsertError) Error() string {
-	if e.Column == "" {
-		return fmt.Sprintf("%s: %v", e.Table, e.Err)
-	}
-	return fmt.Sprintf("%s: column %s: %v", e.Table, e.Column, e.Err)
-}
-
-func (e *InsertError) Unwrap() error { return e.Err }
+// schema refuses. It names the table, the row and, where it can tell, the
+// column.
+type InsertError = sqlsource.InsertError
 
 // ErrDuplicateKey is wrapped by the InsertError for a row whose key is
 // already in the table.
-var ErrDuplicateKey = errors.New("duplicate key")
+var ErrDuplicateKey = sqlsource.ErrDuplicateKey
 
 // ErrMissingReference is wrapped by the InsertError for a row that refers to
 // a learner or course that is not in the database.
-var ErrMissingReference = errors.New("refers to a row that does not exist")
+var ErrMissingReference = sqlsource.ErrMissingReference
 
 // Inserter inserts rows into the source tables inside the transaction of
 // one Load. It is not safe for concurrent use.
@@ -45,6 +32,7 @@ type Inserter struct {
 	ctx   context.Context
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	rows  map[string]int64 // rows inserted per table, refused ones included
 	args  []any
 }
 
@@ -55,7 +43,7 @@ func (db *DB) Load(ctx context.Context, fn func(ins *Inserter) error) (err error
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	ins := &Inserter{ctx: ctx, tx: tx, stmts: make(map[string]*sql.Stmt)}
+	ins := &Inserter{ctx: ctx, tx: tx, stmts: make(map[string]*sql.Stmt), rows: make(map[string]int64)}
 	defer func() {
 		for _, s := range ins.stmts {
 			s.Close()
@@ -79,29 +67,22 @@ func (db *DB) Load(ctx context.Context, fn func(ins *Inserter) error) (err error
 
 // Insert inserts row, in the column order of the source table named table.
 // A row the schema refuses (wrong Go type, missing required value, failed
-// check, duplicate key, unknown learner or course) returns an *InsertError.
+// check, duplicate key, unknown learner or course) returns an *InsertError;
+// the rows inserted before it stay in the load.
 func (ins *Inserter) Insert(table string, row export.Row) error {
-	t, ok := export.SourceTable(table)
-	if !ok {
-		return fmt.Errorf("insert: unknown table %q", table)
-	}
-	if len(row) != len(t.Columns) {
-		return &InsertError{Table: table, Err: fmt.Errorf("row has %d values, table has %d columns", len(row), len(t.Columns))}
-	}
-	ins.args = ins.args[:0]
-	for i, c := range t.Columns {
-		v, err := toSQL(c, row[i])
-		if err != nil {
-			return &InsertError{Table: table, Column: c.Name, Err: err}
-		}
-		ins.args = append(ins.args, v)
+	ins.rows[table]++
+	n := ins.rows[table]
+	t, args, err := sqlsource.RowValues(table, row, n, ins.args[:0], encode)
+	ins.args = args
+	if err != nil {
+		return err
 	}
 	stmt, err := ins.stmt(t)
 	if err != nil {
 		return err
 	}
 	if _, err := stmt.ExecContext(ins.ctx, ins.args...); err != nil {
-		return ins.explain(t, err)
+		return ins.explain(t, err, n)
 	}
 	return nil
 }
@@ -110,13 +91,7 @@ func (ins *Inserter) stmt(t export.Table) (*sql.Stmt, error) {
 	if s, ok := ins.stmts[t.Name]; ok {
 		return s, nil
 	}
-	names := make([]string, len(t.Columns))
-	marks := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		names[i] = c.Name
-		marks[i] = "?"
-	}
-	q := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", t.Name, strings.Join(names, ", "), strings.Join(marks, ", "))
+	q := dialect.InsertSQL(t)
 	s, err := ins.tx.PrepareContext(ins.ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("insert into %s: %w", t.Name, err)
@@ -125,40 +100,34 @@ func (ins *Inserter) stmt(t export.Table) (*sql.Stmt, error) {
 	return s, nil
 }
 
-// explain turns a constraint violation into an InsertError that names the
-// column; other errors (I/O, cancelled context) pass through wrapped.
-func (ins *Inserter) explain(t export.Table, err error) error {
+// explain turns a constraint violation of row n into an InsertError that
+// names the column; other errors (I/O, cancelled context) pass through
+// wrapped.
+func (ins *Inserter) explain(t export.Table, err error, n int64) error {
 	var serr *msqlite.Error
 	if !errors.As(err, &serr) || serr.Code()&0xff != sqlite3.SQLITE_CONSTRAINT {
 		return fmt.Errorf("insert into %s: %w", t.Name, err)
 	}
 	switch serr.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		return &InsertError{Table: t.Name, Column: strings.Join(t.Key, ","), Err: ErrDuplicateKey}
+		return sqlsource.DuplicateKey(t, n)
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		for _, fk := range foreignKeys(t) {
-			v := ins.args[t.ColumnIndex(fk.column)]
+		for _, fk := range sqlsource.ForeignKeys(t) {
+			v := ins.args[t.ColumnIndex(fk.Column)]
 			var one int
-			q := fmt.Sprintf("SELECT 1 FROM %s WHERE %s = ?", fk.table, fk.column)
+			q := fmt.Sprintf("SELECT 1 FROM %s WHERE %s = ?", fk.Table, fk.Column)
 			if ins.tx.QueryRowContext(ins.ctx, q, v).Scan(&one) == sql.ErrNoRows {
-				return &InsertError{Table: t.Name, Column: fk.column, Err: fmt.Errorf("%w in %s", ErrMissingReference, fk.table)}
+				return sqlsource.MissingReference(t, fk, n)
 			}
 		}
-		return &InsertError{Table: t.Name, Err: ErrMissingReference}
+		return &InsertError{Table: t.Name, Row: n, Err: ErrMissingReference}
 	}
 	// CHECK and NOT NULL messages end in the column or table.column.
 	msg := serr.Error()
 	for _, c := range t.Columns {
 		if strings.Contains(msg, t.Name+"."+c.Name) || strings.Contains(msg, "CHECK constraint failed: "+c.Name+" ") {
-			return &InsertError{Table: t.Name, Column: c.Name, Err: fmt.Errorf("constraint failed: %s", checkText(c))}
+			return sqlsource.ConstraintFailed(t, c, schema.Check(c), n)
 		}
 	}
-	return &InsertError{Table: t.Name, Err: err}
-}
-
-func checkText(c export.Column) string {
-	if chk := columnCheck(c); chk != "" {
-		return chk
-	}
-	return c.Name + " NOT NULL"
+	return &InsertError{Table: t.Name, Row: n, Err: err}
 }
