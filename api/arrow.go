@@ -3,10 +3,10 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 
@@ -47,7 +47,7 @@ func (h *handlers) GetExportTable(ctx context.Context, req GetExportTableRequest
 		// Only the partner's identity reads it, not the server.
 		return nil, export.Errorf(export.ECONFLICT, "export %s is encrypted to the partner's age recipient: download %s and decrypt it", e.ID, f.Name)
 	}
-	file, err := h.cfg.Files.OpenFile(e.ID, f.Name)
+	file, err := h.cfg.Files.OpenFile(ctx, e.ID, f.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -59,12 +59,10 @@ func (h *handlers) GetExportTable(ctx context.Context, req GetExportTableRequest
 	return resp, nil
 }
 
-func (h *handlers) arrowResponse(ctx context.Context, p export.Principal, e *export.Export, f *export.File, file *os.File) (*arrowResponse, error) {
-	st, err := file.Stat()
-	if err != nil {
-		return nil, err
-	}
-	ar, err := parquet.NewArrowReader(file, st.Size(), parquet.ArrowOptions{})
+// arrowResponse reads the table's Parquet file at offsets: range reads of
+// the stored object.
+func (h *handlers) arrowResponse(ctx context.Context, p export.Principal, e *export.Export, f *export.File, file export.StoredFile) (*arrowResponse, error) {
+	ar, err := parquet.NewArrowReader(file, file.Size(), parquet.ArrowOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +109,7 @@ func acceptsArrowStream(values []string) bool {
 // one that fails later has the connection cut, since a 200 cannot be
 // taken back and a stream cut short must not look whole.
 type arrowResponse struct {
-	file     *os.File
+	file     io.Closer
 	reader   *parquet.ArrowReader
 	table    string
 	exportID string

@@ -180,7 +180,7 @@ func (h *handlers) serveFile(ctx context.Context, id, name, contentType string) 
 // openFile opens a file p may download and audits the download: a
 // conditional or partial request is still a download; a 304 is not.
 func (h *handlers) openFile(ctx context.Context, p export.Principal, e *export.Export, f *export.File, contentType, via string) (*fileResponse, error) {
-	file, err := h.cfg.Files.OpenFile(e.ID, f.Name)
+	file, err := h.cfg.Files.OpenFile(ctx, e.ID, f.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -208,14 +208,16 @@ func (h *handlers) openFile(ctx context.Context, p export.Principal, e *export.E
 			h.cfg.Metrics.ObserveDownload(channel)
 		}
 	}
-	return &fileResponse{req: r, file: file, info: *f, contentType: contentType}, nil
+	return &fileResponse{req: r, file: file, modTime: file.ModTime(), info: *f, contentType: contentType}, nil
 }
 
-// fileResponse serves a file with http.ServeContent: Range, If-Range,
-// If-None-Match against the SHA-256 ETag, HEAD.
+// fileResponse serves a file with http.ServeContent: Range (a seek, so a
+// range read of the stored object), If-Range, If-None-Match against the
+// SHA-256 ETag, HEAD.
 type fileResponse struct {
 	req         *http.Request
-	file        *os.File
+	file        io.ReadSeekCloser
+	modTime     time.Time
 	info        export.File
 	contentType string
 }
@@ -232,11 +234,7 @@ func (f *fileResponse) visit(w http.ResponseWriter) error {
 		_, err := io.Copy(w, f.file)
 		return err
 	}
-	st, err := f.file.Stat()
-	if err != nil {
-		return err
-	}
-	http.ServeContent(w, f.req, "", st.ModTime(), f.file)
+	http.ServeContent(w, f.req, "", f.modTime, f.file)
 	return nil
 }
 
@@ -344,12 +342,17 @@ func (h *handlers) GetSample(ctx context.Context, _ GetSampleRequestObject) (Get
 	if err != nil {
 		return nil, err
 	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
 	sum, _, err := export.FileSHA256(path)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &fileResponse{req: httpRequest(ctx), file: f, info: export.File{Name: "rexport-sample.zip", SHA256: sum}, contentType: "application/zip"}, nil
+	return &fileResponse{req: httpRequest(ctx), file: f, modTime: st.ModTime(), info: export.File{Name: "rexport-sample.zip", SHA256: sum}, contentType: "application/zip"}, nil
 }
 
 func (f *fileResponse) VisitGetSampleResponse(w http.ResponseWriter) error { return f.visit(w) }

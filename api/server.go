@@ -15,7 +15,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -28,9 +27,9 @@ import (
 // MaxBodyBytes bounds request bodies; larger ones get 413.
 const MaxBodyBytes = 1 << 20
 
-// FileOpener opens the files of built exports.
+// FileOpener opens the files of built exports in the files store.
 type FileOpener interface {
-	OpenFile(exportID, name string) (*os.File, error)
+	OpenFile(ctx context.Context, exportID, name string) (export.StoredFile, error)
 }
 
 // Config is what the HTTP layer needs.

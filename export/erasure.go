@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/rexport/rexport/deidentify"
@@ -76,7 +74,7 @@ func (r *Runner) deliveredBy(ctx context.Context, e *Export, withSelf bool) (del
 		if run.Run > e.Run || run.ID == e.ID && !withSelf {
 			continue
 		}
-		ok, err := r.readDelivered(run.ID, delivered)
+		ok, err := r.readDelivered(ctx, run.ID, delivered)
 		if err != nil {
 			return nil, false, err
 		}
@@ -85,11 +83,11 @@ func (r *Runner) deliveredBy(ctx context.Context, e *Export, withSelf bool) (del
 	return delivered, found, nil
 }
 
-// readDelivered adds the pseudonyms an export delivered to set; false if
-// its delivery record is gone.
-func (r *Runner) readDelivered(id string, set map[string]bool) (bool, error) {
-	f, err := os.Open(filepath.Join(r.ExportDir(id), DeliveredName))
-	if errors.Is(err, os.ErrNotExist) {
+// readDelivered adds the pseudonyms an export delivered to set, reading its
+// delivery record from the files store; false if the record is gone.
+func (r *Runner) readDelivered(ctx context.Context, id string, set map[string]bool) (bool, error) {
+	f, err := r.Files.Open(ctx, fileKey(id, DeliveredName))
+	if ErrorCode(err) == ENOTFOUND {
 		return false, nil
 	} else if err != nil {
 		return false, err

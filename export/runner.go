@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -14,9 +15,12 @@ import (
 type Runner struct {
 	Store   Store
 	Builder *Builder
-	// Dir holds one directory per export, named by its id.
-	Dir string
-	Log *slog.Logger
+	// Files keeps the built exports' files.
+	Files FileStore
+	// WorkDir is the local directory builds write into before their files
+	// are uploaded to Files ("": os.TempDir()).
+	WorkDir string
+	Log     *slog.Logger
 	// ProgressInterval throttles progress writes to the store.
 	ProgressInterval time.Duration
 	// MaxBuildsPerPartner caps one partner's builds running at once (0: no
@@ -39,11 +43,10 @@ func (r *Runner) now() time.Time {
 	return time.Now().UTC()
 }
 
-// ExportDir returns the directory of an export's files.
-func (r *Runner) ExportDir(id string) string { return filepath.Join(r.Dir, id) }
-
-// Run builds the export. It is idempotent: an export already ready is left
-// alone, and a retry after a crash rebuilds from scratch. On failure it
+// Run builds the export in a local working directory, uploads its files
+// to the files store and only then marks it ready, so a ready export has
+// all its files. It is idempotent: an export already ready is left alone,
+// and a retry after a crash rebuilds and uploads from scratch. On failure it
 // returns the error so the job is retried; when lastAttempt is set it also
 // marks the export failed with a message that holds no internal detail.
 func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err error) {
@@ -103,10 +106,11 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 		}
 		return err
 	}
-	dir := r.ExportDir(id)
-	if err := RemoveTemp(dir); err != nil {
+	dir := r.workDir(id)
+	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
+	defer os.RemoveAll(dir)
 	interval := r.ProgressInterval
 	if interval == 0 {
 		interval = time.Second
@@ -143,6 +147,12 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 			return err
 		}
 	}
+	if err := r.upload(ctx, id, dir, files); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil { // the store has the files
+		log.Warn("removing the build's working directory", "export", id, "err", err)
+	}
 	if err := r.Store.FinishBuild(ctx, id, BuildResult{Files: files, ReadyAt: m.GeneratedAt, ExpiresAt: m.ExpiresAt}); err != nil {
 		if ErrorCode(err) == ECONFLICT {
 			// Revoked during the build: the files are never published,
@@ -156,39 +166,36 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 	return nil
 }
 
-// OpenFile opens a file of an export for download.
-func (r *Runner) OpenFile(id, name string) (*os.File, error) {
-	if filepath.Base(name) != name || name == "" || name[0] == '.' {
+// OpenFile opens a file of an export in the files store for download,
+// reading under ctx. It returns ENOTFOUND if there is no such file; a
+// name starting with a dot (the delivery record) is never served.
+func (r *Runner) OpenFile(ctx context.Context, id, name string) (StoredFile, error) {
+	if name == "" || name[0] == '.' || strings.ContainsAny(name, `/\`) {
 		return nil, Errorf(ENOTFOUND, "no file %q", name)
 	}
-	f, err := os.Open(filepath.Join(r.ExportDir(id), name))
-	if errors.Is(err, os.ErrNotExist) {
+	f, err := r.Files.Open(ctx, fileKey(id, name))
+	if ErrorCode(err) == ENOTFOUND {
 		return nil, Errorf(ENOTFOUND, "no file %q", name)
 	}
 	return f, err
 }
 
 // Sweep enforces retention: it marks exports past their expiry as expired
-// (downloads already stop at the expiry) and deletes the files of every
-// export directory whose export is no longer ready or being built,
-// including those a crash left behind. It returns the number of export
-// directories removed.
+// (downloads already stop at the expiry) and deletes from the files store
+// the files of every export no longer approved, queued, building or ready,
+// including those a crash left behind. It returns the number of exports
+// whose files it deleted.
 func (r *Runner) Sweep(ctx context.Context, now time.Time) (int, error) {
 	if _, err := r.Store.ExpireDue(ctx, now); err != nil {
 		return 0, err
 	}
-	entries, err := os.ReadDir(r.Dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	} else if err != nil {
+	ids, err := r.Files.Dirs(ctx)
+	if err != nil {
 		return 0, err
 	}
 	removed := 0
-	for _, ent := range entries {
-		if !ent.IsDir() {
-			continue
-		}
-		e, err := r.Store.Export(ctx, ent.Name(), "", true)
+	for _, id := range ids {
+		e, err := r.Store.Export(ctx, id, "", true)
 		if err != nil && ErrorCode(err) != ENOTFOUND {
 			return removed, err
 		}
@@ -198,7 +205,7 @@ func (r *Runner) Sweep(ctx context.Context, now time.Time) (int, error) {
 				continue
 			}
 		}
-		if err := os.RemoveAll(filepath.Join(r.Dir, ent.Name())); err != nil {
+		if err := r.Files.DeletePrefix(ctx, filesPrefix(id)); err != nil {
 			return removed, err
 		}
 		if err == nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/export/blobstore"
 	"github.com/rexport/rexport/export/sqlite"
 )
 
@@ -36,10 +37,15 @@ func TestSweepEnforcesRetention(t *testing.T) {
 	_, err = db.StartBuild(ctx, "exp_a", 1, 0)
 	must(err)
 
-	r := &export.Runner{Store: db, Dir: t.TempDir()}
+	dir := t.TempDir()
+	files, err := blobstore.OpenDir(dir)
+	must(err)
+	defer files.Close()
+	r := &export.Runner{Store: db, Files: files}
+	local := filepath.Join(t.TempDir(), "grades.parquet")
+	must(os.WriteFile(local, []byte("data"), 0o640))
 	for _, d := range []string{"exp_a", "exp_orphan"} {
-		must(os.MkdirAll(r.ExportDir(d), 0o750))
-		must(os.WriteFile(filepath.Join(r.ExportDir(d), "grades.parquet"), []byte("data"), 0o640))
+		must(files.Put(ctx, d+"/grades.parquet", local))
 	}
 	must(db.FinishBuild(ctx, "exp_a", export.BuildResult{Files: []export.File{{Name: "grades.parquet"}}, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 
@@ -54,8 +60,11 @@ func TestSweepEnforcesRetention(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("Sweep before expiry removed %d (%v), want the orphan only", n, err)
 	}
-	if _, err := os.Stat(r.ExportDir("exp_a")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "exp_a", "grades.parquet")); err != nil {
 		t.Fatalf("ready export's files removed before expiry: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "exp_orphan")); !os.IsNotExist(err) {
+		t.Errorf("orphan's files still there: %v", err)
 	}
 
 	// Past the expiry the service refuses downloads even before a sweep.
@@ -67,7 +76,7 @@ func TestSweepEnforcesRetention(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("Sweep after expiry removed %d (%v), want 1", n, err)
 	}
-	if _, err := os.Stat(r.ExportDir("exp_a")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, "exp_a")); !os.IsNotExist(err) {
 		t.Errorf("expired export's files still there: %v", err)
 	}
 	e, err := db.Export(ctx, "exp_a", "", true)

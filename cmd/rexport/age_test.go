@@ -70,10 +70,14 @@ func TestEncryptedDelivery(t *testing.T) {
 			t.Errorf("%s as served is not an age file", f.Name)
 		}
 	}
-	// Nothing plain is stored.
-	entries, err := os.ReadDir(env.app.runner.ExportDir(e.Id))
+	// Nothing plain is stored (the default files store is the directory
+	// <data>/exports), nor left behind where the build wrote.
+	entries, err := os.ReadDir(filepath.Join(env.app.dataDir, "exports", e.Id))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(env.app.dataDir, "work", "build-"+e.Id)); !os.IsNotExist(err) {
+		t.Errorf("the build's working directory is still there: %v", err)
 	}
 	for _, ent := range entries {
 		if !strings.HasSuffix(ent.Name(), export.SealedExt) && ent.Name() != export.DeliveredName {

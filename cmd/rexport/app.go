@@ -19,6 +19,7 @@ import (
 	"github.com/rexport/rexport/console"
 	"github.com/rexport/rexport/deidentify"
 	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/export/blobstore"
 	"github.com/rexport/rexport/export/parquet"
 	metasqlite "github.com/rexport/rexport/export/sqlite"
 	"github.com/rexport/rexport/metrics"
@@ -33,6 +34,7 @@ type app struct {
 	source  sourceCloser
 	master  deidentify.MasterKey
 	queue   *metasqlite.Queue
+	files   *blobstore.Store
 	runner  *export.Runner
 	svc     *export.Service
 	opts    appOptions
@@ -43,6 +45,9 @@ type app struct {
 type appOptions struct {
 	DataDir    string
 	SourcePath string // SQLite file or directory of <table>.parquet; "" = <data>/source.db
+	// Files is the URL of the files store (a directory, file:// or
+	// s3://); "" = the directory <data>/exports.
+	Files string
 	// Workers is the number of concurrent builds; 0 serves the API only.
 	Workers      int
 	PollInterval time.Duration
@@ -96,6 +101,13 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 	if a.source, err = openSource(srcPath); err != nil {
 		return nil, err
 	}
+	filesURL := o.Files
+	if filesURL == "" {
+		filesURL = filepath.Join(o.DataDir, "exports")
+	}
+	if a.files, err = blobstore.Open(ctx, filesURL); err != nil {
+		return nil, err
+	}
 	a.runner = &export.Runner{
 		Store: a.meta,
 		Builder: &export.Builder{
@@ -105,8 +117,10 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 			FileExt: ".parquet",
 			Log:     o.Log,
 		},
-		Dir: filepath.Join(o.DataDir, "exports"),
-		Log: o.Log,
+		Files: a.files,
+		// Builds write here, then upload to the files store.
+		WorkDir: filepath.Join(o.DataDir, "work"),
+		Log:     o.Log,
 	}
 	a.runner.MaxBuildsPerPartner = o.MaxBuildsPerPartner
 	a.metrics = metrics.New(func() float64 {
@@ -189,20 +203,16 @@ func (a *app) handler() (http.Handler, error) {
 	return mux, nil
 }
 
-// ready checks the metadata database and the exports directory.
+// ready checks the metadata database and that the files store takes
+// writes.
 func (a *app) ready(ctx context.Context) error {
 	if err := a.meta.Ready(ctx); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(a.runner.Dir, 0o750); err != nil {
+	if err := a.runner.CheckFiles(ctx); err != nil {
 		return fmt.Errorf("files store: %w", err)
 	}
-	f, err := os.CreateTemp(a.runner.Dir, ".ready-*")
-	if err != nil {
-		return fmt.Errorf("files store: %w", err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
+	return nil
 }
 
 // ensureAdmin creates the first admin principal if there is none and
@@ -263,6 +273,9 @@ func (a *app) shutdown(s *server) error {
 }
 
 func (a *app) Close() {
+	if a.files != nil {
+		a.files.Close()
+	}
 	if a.source != nil {
 		a.source.Close()
 	}

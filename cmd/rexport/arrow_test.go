@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,24 +20,11 @@ import (
 // and Accept header (none if empty).
 func getTableStream(t *testing.T, env *e2e, token, id, table, accept string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, env.url+"/v1/exports/"+id+"/tables/"+table, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	h := http.Header{}
 	if accept != "" {
-		req.Header.Set("Accept", accept)
+		h.Set("Accept", accept)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading the response to %s: %v", req.URL.Path, err)
-	}
-	return resp, body
+	return httpGet(t, env.url+"/v1/exports/"+id+"/tables/"+table, token, h)
 }
 
 // recordValues renders every value of every column of the batches,

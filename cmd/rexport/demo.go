@@ -18,7 +18,7 @@ import (
 )
 
 func newDemoCmd(g *globalFlags) *cobra.Command {
-	var dir string
+	var dir, files string
 	var learners int
 	var seed uint64
 	cmd := &cobra.Command{
@@ -34,18 +34,27 @@ print a summary and where the files are.`,
 			if !cmd.Flags().Changed("log-level") && os.Getenv("REXPORT_LOG_LEVEL") == "" {
 				g.logLevel = "warn" // keep the demo's own lines readable
 			}
-			_, err := runDemo(cmd.Context(), cmd.OutOrStdout(), g, dir, learners, seed)
+			_, err := runDemo(cmd.Context(), cmd.OutOrStdout(), g, demoOptions{dir: dir, files: files, learners: learners, seed: seed})
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "working directory (default: a new temporary directory, kept)")
 	cmd.Flags().IntVar(&learners, "learners", 2000, "learners to generate")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "fixtures seed")
+	cmd.Flags().StringVar(&files, "files", "", "files store of the built exports, as for serve (default <dir>/data/exports)")
 	return cmd
 }
 
+// demoOptions are the demo's flags.
+type demoOptions struct {
+	dir, files string
+	learners   int
+	seed       uint64
+}
+
 // runDemo runs the demo and returns the directory of the downloaded files.
-func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, learners int, seed uint64) (string, error) {
+func runDemo(ctx context.Context, out io.Writer, g *globalFlags, o demoOptions) (string, error) {
+	dir, learners, seed := o.dir, o.learners, o.seed
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
 	if dir == "" {
@@ -64,7 +73,7 @@ func runDemo(ctx context.Context, out io.Writer, g *globalFlags, dir string, lea
 	if err := writeFixturesDB(ctx, fixtures.Config{Learners: learners, Seed: seed}, sourcePath, nil); err != nil {
 		return "", err
 	}
-	a, err := openApp(ctx, appOptions{DataDir: dataDir, SourcePath: sourcePath, Workers: 1, PollInterval: 100 * time.Millisecond, Log: g.logger()})
+	a, err := openApp(ctx, appOptions{DataDir: dataDir, SourcePath: sourcePath, Files: o.files, Workers: 1, PollInterval: 100 * time.Millisecond, Log: g.logger()})
 	if err != nil {
 		return "", err
 	}

@@ -17,7 +17,7 @@ import (
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	g := &globalFlags{dataDir: t.TempDir(), logLevel: "warn"}
-	dir, err := runDemo(context.Background(), &out, g, filepath.Join(t.TempDir(), "not", "yet"), 300, 3)
+	dir, err := runDemo(context.Background(), &out, g, demoOptions{dir: filepath.Join(t.TempDir(), "not", "yet"), learners: 300, seed: 3})
 	if err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}

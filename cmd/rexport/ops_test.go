@@ -147,7 +147,7 @@ func TestReadiness(t *testing.T) {
 	// The exports directory made unwritable is a files store that is not
 	// ready (skipped as root, who writes anywhere).
 	if os.Geteuid() != 0 {
-		exports := env.app.runner.Dir
+		exports := filepath.Join(env.app.dataDir, "exports")
 		if err := os.Chmod(exports, 0o500); err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,7 @@ import (
 )
 
 func newServeCmd(g *globalFlags) *cobra.Command {
-	var addr, source string
+	var addr, source, files string
 	var fixtureLearners, workers int
 	var lim limitFlags
 	cmd := &cobra.Command{
@@ -27,7 +27,13 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 The data directory (--data, env REXPORT_DATA) holds the metadata database
 (rexport.db), the built exports (exports/) and the master key (master.key,
 created with mode 0600 on first start; or set REXPORT_MASTER_KEY). The first
-start prints a one-time admin token: keep it, it is not shown again.`,
+start prints a one-time admin token: keep it, it is not shown again.
+
+--files (env REXPORT_FILES) puts the built exports' files elsewhere: a
+directory, or S3-compatible object storage that several servers share,
+s3://bucket/prefix?endpoint=URL&region=R with the credentials in the
+usual AWS environment variables. Builds write into <data>/work and upload
+the files before the export is ready.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -47,6 +53,7 @@ start prints a one-time admin token: keep it, it is not shown again.`,
 				}
 			}
 			lim.opts.DataDir, lim.opts.SourcePath, lim.opts.Workers, lim.opts.Log = g.dataDir, source, workers, log
+			lim.opts.Files = files
 			if err := lim.parse(); err != nil {
 				return err
 			}
@@ -82,9 +89,13 @@ start prints a one-time admin token: keep it, it is not shown again.`,
 	cmd.Flags().StringVar(&source, "source", "", "source: SQLite database (default <data>/source.db) or directory of <table>.parquet files")
 	cmd.Flags().IntVar(&fixtureLearners, "fixtures", 0, "if the source database does not exist, fill it with N generated learners")
 	cmd.Flags().IntVar(&workers, "workers", 1, "concurrent builds (0: API only)")
+	cmd.Flags().StringVar(&files, "files", envOr("REXPORT_FILES", ""), filesFlagUsage)
 	lim.flags(cmd)
 	return cmd
 }
+
+// filesFlagUsage describes --files, the files store's URL.
+const filesFlagUsage = "files store of the built exports: a directory, file:///dir, or s3://bucket/prefix?endpoint=URL&region=R (credentials from the AWS environment variables) (env REXPORT_FILES; default <data>/exports)"
 
 // limitFlags are serve's abuse limits and proxy trust.
 type limitFlags struct {
