@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore_test
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,24 +14,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/export/sqlstore"
 )
 
 // auditLogSize is the length of the log the tamper tests corrupt.
 const auditLogSize = 1000
 
-func openTestDB(t *testing.T) *DB {
-	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // buildAuditLog appends n entries with varied fields, every field non-empty
 // so that each can have a byte flipped.
-func buildAuditLog(t *testing.T, db *DB, n int) {
+func buildAuditLog(t *testing.T, db store, n int) {
 	t.Helper()
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -58,28 +47,22 @@ func buildAuditLog(t *testing.T, db *DB, n int) {
 }
 
 // readAuditLog returns the stored log, times as stored, and its head.
-func readAuditLog(t *testing.T, db *DB) (log []rawAudit, headID int64, headHash string) {
+func readAuditLog(t *testing.T, db *testDB) (log []rawAudit, headID int64, headHash string) {
 	t.Helper()
-	if err := db.db.QueryRow(`SELECT last_id, hash FROM audit_head WHERE singleton = 1`).Scan(&headID, &headHash); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.db.Query(`SELECT ` + auditColumns + ` FROM audit_log ORDER BY id`)
+	log, headID, headHash, err := sqlstore.ReadAudit(context.Background(), db.store)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		e, at, err := scanAudit(rows)
-		if err != nil {
-			t.Fatal(err)
-		}
-		log = append(log, rawAudit{AuditEntry: e, at: at})
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return log, headID, headHash
 }
+
+// rawAudit is an audit entry with its time as stored (StoredAt), as hashed.
+type rawAudit = sqlstore.StoredAudit
+
+var (
+	verifyChain     = sqlstore.VerifyChain
+	verifyChainFrom = sqlstore.VerifyChainFrom
+)
 
 // flip changes one byte of s (the middle one), or adds one to an empty s.
 func flip(s string) string {
@@ -94,8 +77,8 @@ func flip(s string) string {
 // forge returns an entry that correctly chains to prev and has the given id.
 func forge(prev rawAudit, id int64) rawAudit {
 	f := rawAudit{AuditEntry: export.AuditEntry{ID: id, PrincipalID: "prn_forger", Action: "export.approve",
-		ExportID: prev.ExportID, PartnerID: prev.PartnerID, Detail: "approvals=2/2", PrevHash: prev.Hash}, at: prev.at}
-	f.Hash = AuditHash(f.PrevHash, f.at, f.AuditEntry)
+		ExportID: prev.ExportID, PartnerID: prev.PartnerID, Detail: "approvals=2/2", PrevHash: prev.Hash}, StoredAt: prev.StoredAt}
+	f.Hash = sqlstore.AuditHash(f.PrevHash, f.StoredAt, f.AuditEntry)
 	return f
 }
 
@@ -104,9 +87,13 @@ func forge(prev rawAudit, id int64) rawAudit {
 // forged entry inserted after it (renumbering the rest or not), the entry
 // swapped with the next, the entry edited and every later hash recomputed —
 // and checks that verifyChain finds each and names the entry a reader
-// should look at.
+// should look at. The log is read back from each backend, so the
+// verification sees the fields as the database returns them.
 func TestVerifyChainDetectsEveryTamper(t *testing.T) {
-	db := openTestDB(t)
+	forEachBackend(t, func(t *testing.T, be backend) { testVerifyChainDetectsEveryTamper(t, be.openNew(t)) })
+}
+
+func testVerifyChainDetectsEveryTamper(t *testing.T, db *testDB) {
 	buildAuditLog(t, db, auditLogSize)
 	log, headID, headHash := readAuditLog(t, db)
 	if len(log) != auditLogSize || headID != auditLogSize {
@@ -135,7 +122,7 @@ func TestVerifyChainDetectsEveryTamper(t *testing.T) {
 			want:  func(id int64) int64 { return id }} // the entry itself
 	}
 	tampers := []tamper{
-		field("at", func(e *rawAudit) { e.at = flip(e.at) }),
+		field("at", func(e *rawAudit) { e.StoredAt = flip(e.StoredAt) }),
 		field("principal_id", func(e *rawAudit) { e.PrincipalID = flip(e.PrincipalID) }),
 		field("action", func(e *rawAudit) { e.Action = flip(e.Action) }),
 		field("export_id", func(e *rawAudit) { e.ExportID = flip(e.ExportID) }),
@@ -187,7 +174,7 @@ func TestVerifyChainDetectsEveryTamper(t *testing.T) {
 					if j > 0 {
 						l[j].PrevHash = l[j-1].Hash
 					}
-					l[j].Hash = AuditHash(l[j].PrevHash, l[j].at, l[j].AuditEntry)
+					l[j].Hash = sqlstore.AuditHash(l[j].PrevHash, l[j].StoredAt, l[j].AuditEntry)
 				}
 				return l
 			},
@@ -263,78 +250,44 @@ func TestVerifyChainDetectsEveryTamper(t *testing.T) {
 
 // TestVerifyAuditAfterSQLTamper tampers with a stored log through SQL.
 func TestVerifyAuditAfterSQLTamper(t *testing.T) {
+	same := func(q string) func(dialectSQL) string { return func(dialectSQL) string { return q } }
 	tests := []struct {
 		name string
-		sql  string
+		sql  func(d dialectSQL) string
 		want int64
 	}{
-		{"EditDetail", `UPDATE audit_log SET detail = 'approvals=2/2' WHERE id = 17`, 17},
-		{"EditTime", `UPDATE audit_log SET at = '2026-03-01T12:00:00Z' WHERE id = 30`, 30},
-		{"DeleteMiddle", `DELETE FROM audit_log WHERE id = 25`, 26},
-		{"DeleteFirst", `DELETE FROM audit_log WHERE id = 1`, 2},
-		{"DeleteLast", `DELETE FROM audit_log WHERE id = 50`, 49},
-		{"DeleteLastThree", `DELETE FROM audit_log WHERE id > 47`, 47},
-		{"SwapContents", `UPDATE audit_log SET id = -1 WHERE id = 10; UPDATE audit_log SET id = 10 WHERE id = 11; UPDATE audit_log SET id = 11 WHERE id = -1`, 10},
-		{"AppendUnchained", `INSERT INTO audit_log (id, at, principal_id, action, export_id, partner_id, detail, prev_hash, hash)
-			SELECT 51, at, principal_id, action, export_id, partner_id, detail, hash, hash FROM audit_log WHERE id = 50`, 51},
+		{"EditDetail", func(d dialectSQL) string { return d.setDetail(17, "approvals=2/2") }, 17},
+		{"EditTime", same(`UPDATE audit_log SET at = '2026-03-01T12:00:00Z' WHERE id = 30`), 30},
+		{"DeleteMiddle", same(`DELETE FROM audit_log WHERE id = 25`), 26},
+		{"DeleteFirst", same(`DELETE FROM audit_log WHERE id = 1`), 2},
+		{"DeleteLast", same(`DELETE FROM audit_log WHERE id = 50`), 49},
+		{"DeleteLastThree", same(`DELETE FROM audit_log WHERE id > 47`), 47},
+		{"SwapContents", same(`UPDATE audit_log SET id = -1 WHERE id = 10; UPDATE audit_log SET id = 10 WHERE id = 11; UPDATE audit_log SET id = 11 WHERE id = -1`), 10},
+		{"AppendUnchained", same(`INSERT INTO audit_log (id, at, principal_id, action, export_id, partner_id, detail, prev_hash, hash)
+			SELECT 51, at, principal_id, action, export_id, partner_id, detail, hash, hash FROM audit_log WHERE id = 50`), 51},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			db := openTestDB(t)
-			buildAuditLog(t, db, 50)
-			if p, n, _, err := db.VerifyAudit(context.Background()); err != nil || p != nil || n != 50 {
-				t.Fatalf("intact log: problem %+v, %d entries, %v", p, n, err)
-			}
-			if _, err := db.db.Exec(tt.sql); err != nil {
-				t.Fatal(err)
-			}
-			p, _, _, err := db.VerifyAudit(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p == nil || p.ID != tt.want {
-				t.Errorf("VerifyAudit = %+v, want entry %d named", p, tt.want)
-			}
-		})
-	}
-}
-
-// failAuditTrigger makes every audit write fail.
-const failAuditTrigger = `CREATE TRIGGER fail_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'injected'); END`
-
-// snapshot renders every row of the tables a store method may change, and
-// the number of River jobs.
-func snapshot(t *testing.T, db *DB) string {
-	t.Helper()
-	var b strings.Builder
-	for _, table := range []string{"partners", "partner_courses", "principals", "exports", "decisions", "key_versions", "audit_log", "audit_head"} {
-		rows, err := db.db.Query(`SELECT * FROM ` + table + ` ORDER BY rowid`)
-		if err != nil {
-			t.Fatal(err)
+	forEachBackend(t, func(t *testing.T, be backend) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				ctx := context.Background()
+				db := be.openNew(t)
+				buildAuditLog(t, db, 50)
+				if p, n, _, err := db.VerifyAudit(ctx); err != nil || p != nil || n != 50 {
+					t.Fatalf("intact log: problem %+v, %d entries, %v", p, n, err)
+				}
+				if err := db.exec(ctx, tt.sql(db.sql)); err != nil {
+					t.Fatal(err)
+				}
+				p, _, _, err := db.VerifyAudit(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p == nil || p.ID != tt.want {
+					t.Errorf("VerifyAudit = %+v, want entry %d named", p, tt.want)
+				}
+			})
 		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%s %v\n", table, vals)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var jobs int
-	if err := db.db.QueryRow(`SELECT count(*) FROM river_job`).Scan(&jobs); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(&b, "river_job count %d\n", jobs)
-	return b.String()
+	})
 }
 
 // TestAuditWriteFailureChangesNothing makes the audit log refuse writes and
@@ -346,42 +299,14 @@ func TestAuditWriteFailureChangesNothing(t *testing.T) {
 	req := export.Request{Title: "t", Purpose: "p", Courses: []string{"c1"}, Tables: []string{"grades"}, Linkage: export.LinkagePartner}
 	files := []export.File{{Name: "grades.parquet", Table: "grades", Rows: 3, Size: 10, SHA256: "ab"}}
 
-	// setup returns a store with partner p1, researcher r1, reviewers v1
-	// and v2, a job queue, and export exp_1 brought to state (via the
-	// store's own methods).
-	// River's migrations are slow under -race: apply them once to a
-	// template database that each case copies.
-	template := filepath.Join(t.TempDir(), "template.db")
-	func() {
-		db, err := Open(context.Background(), template)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := NewQueue(context.Background(), db, QueueConfig{}); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	raw, err := os.ReadFile(template)
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup := func(t *testing.T, state export.State) *DB {
+	// setup returns a store on be with partner p1, researcher r1,
+	// reviewers v1 and v2, a job queue, and export exp_1 brought to state
+	// (via the store's own methods).
+	setup := func(t *testing.T, be backend, state export.State) *testDB {
 		t.Helper()
 		ctx := context.Background()
-		path := filepath.Join(t.TempDir(), "meta.db")
-		if err := os.WriteFile(path, raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		db, err := Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		db := be.openMigrated(t)
 		db.SetClock(func() time.Time { return t0 })
-		if _, err := NewQueue(ctx, db, QueueConfig{}); err != nil {
-			t.Fatal(err)
-		}
 		must := func(err error) {
 			t.Helper()
 			if err != nil {
@@ -403,7 +328,7 @@ func TestAuditWriteFailureChangesNothing(t *testing.T) {
 		if state == export.StateSubmitted {
 			return db
 		}
-		_, err = db.Decide(ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: t0}, 1)
+		_, err := db.Decide(ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: t0}, 1)
 		must(err)
 		if state == export.StateQueued {
 			return db
@@ -428,86 +353,88 @@ func TestAuditWriteFailureChangesNothing(t *testing.T) {
 	tests := []struct {
 		name string
 		from export.State // "" for no export
-		call func(ctx context.Context, db *DB) error
+		call func(ctx context.Context, db store) error
 	}{
-		{"CreatePartner", "", func(ctx context.Context, db *DB) error {
+		{"CreatePartner", "", func(ctx context.Context, db store) error {
 			return db.CreatePartner(ctx, export.Partner{ID: "p2", Name: "Two", Courses: []string{"c2"}}, "admin")
 		}},
-		{"CreatePrincipal", "", func(ctx context.Context, db *DB) error {
+		{"CreatePrincipal", "", func(ctx context.Context, db store) error {
 			return db.CreatePrincipal(ctx, export.Principal{ID: "r2", Name: "r2", Role: export.RoleResearcher, PartnerID: "p1"}, export.HashToken("token-r2"), "admin")
 		}},
-		{"RevokePrincipal", "", func(ctx context.Context, db *DB) error { return db.RevokePrincipal(ctx, "r1", "admin") }},
-		{"RotateKey", "", func(ctx context.Context, db *DB) error { _, err := db.RotateKey(ctx, "admin"); return err }},
-		{"CreateExport", "", func(ctx context.Context, db *DB) error {
+		{"RevokePrincipal", "", func(ctx context.Context, db store) error { return db.RevokePrincipal(ctx, "r1", "admin") }},
+		{"RotateKey", "", func(ctx context.Context, db store) error { _, err := db.RotateKey(ctx, "admin"); return err }},
+		{"CreateExport", "", func(ctx context.Context, db store) error {
 			return db.CreateExport(ctx, &export.Export{ID: "exp_2", PartnerID: "p1", RequestedBy: "r1", Request: req, State: export.StateSubmitted, CreatedAt: t0, UpdatedAt: t0})
 		}},
-		{"DecideApprove", export.StateSubmitted, func(ctx context.Context, db *DB) error {
+		{"DecideApprove", export.StateSubmitted, func(ctx context.Context, db store) error {
 			_, err := db.Decide(ctx, "exp_1", export.Decision{ReviewerID: "v2", Approved: true, At: t0}, 1)
 			return err
 		}},
-		{"DecideFirstOfTwoApprovals", export.StateSubmitted, func(ctx context.Context, db *DB) error {
+		{"DecideFirstOfTwoApprovals", export.StateSubmitted, func(ctx context.Context, db store) error {
 			_, err := db.Decide(ctx, "exp_1", export.Decision{ReviewerID: "v2", Approved: true, At: t0}, 2)
 			return err
 		}},
-		{"DecideReject", export.StateSubmitted, func(ctx context.Context, db *DB) error {
+		{"DecideReject", export.StateSubmitted, func(ctx context.Context, db store) error {
 			_, err := db.Decide(ctx, "exp_1", export.Decision{ReviewerID: "v2", Reason: "no", At: t0}, 1)
 			return err
 		}},
-		{"ActCancel", export.StateQueued, func(ctx context.Context, db *DB) error {
+		{"ActCancel", export.StateQueued, func(ctx context.Context, db store) error {
 			_, err := db.Act(ctx, "exp_1", export.Act{By: "r1", Action: export.ActionCancel, From: []export.State{export.StateQueued}, To: export.StateCancelled})
 			return err
 		}},
-		{"ActRetry", export.StateFailed, func(ctx context.Context, db *DB) error {
+		{"ActRetry", export.StateFailed, func(ctx context.Context, db store) error {
 			_, err := db.Act(ctx, "exp_1", export.Act{By: "v2", Action: export.ActionRetry, From: []export.State{export.StateFailed}, To: export.StateQueued})
 			return err
 		}},
-		{"ActRevoke", export.StateReady, func(ctx context.Context, db *DB) error {
+		{"ActRevoke", export.StateReady, func(ctx context.Context, db store) error {
 			_, err := db.Act(ctx, "exp_1", export.Act{By: "v2", Action: export.ActionRevoke, From: []export.State{export.StateReady}, To: export.StateRevoked, Detail: "reason=r"})
 			return err
 		}},
-		{"StartBuild", export.StateQueued, func(ctx context.Context, db *DB) error { _, err := db.StartBuild(ctx, "exp_1", 3, 0); return err }},
-		{"FinishBuild", export.StateBuilding, func(ctx context.Context, db *DB) error {
+		{"StartBuild", export.StateQueued, func(ctx context.Context, db store) error { _, err := db.StartBuild(ctx, "exp_1", 3, 0); return err }},
+		{"FinishBuild", export.StateBuilding, func(ctx context.Context, db store) error {
 			return db.FinishBuild(ctx, "exp_1", export.BuildResult{Files: files, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)})
 		}},
-		{"FailBuild", export.StateBuilding, func(ctx context.Context, db *DB) error { return db.FailBuild(ctx, "exp_1", "boom") }},
-		{"ExpireDue", export.StateReady, func(ctx context.Context, db *DB) error {
+		{"FailBuild", export.StateBuilding, func(ctx context.Context, db store) error { return db.FailBuild(ctx, "exp_1", "boom") }},
+		{"ExpireDue", export.StateReady, func(ctx context.Context, db store) error {
 			ids, err := db.ExpireDue(ctx, t0.Add(2*time.Hour))
 			if err == nil && len(ids) != 1 {
 				return fmt.Errorf("expired %v, want exp_1", ids)
 			}
 			return err
 		}},
-		{"MarkFilesDeleted", export.StateExpired, func(ctx context.Context, db *DB) error {
+		{"MarkFilesDeleted", export.StateExpired, func(ctx context.Context, db store) error {
 			return db.MarkFilesDeleted(ctx, "exp_1", t0.Add(3*time.Hour))
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			db := setup(t, tt.from)
-			if _, err := db.db.Exec(failAuditTrigger); err != nil {
-				t.Fatal(err)
-			}
-			before := snapshot(t, db)
-			err := tt.call(ctx, db)
-			if err == nil || !strings.Contains(err.Error(), "injected") {
-				t.Errorf("with the audit log failing: err = %v, want the injected failure", err)
-			}
-			if diff := cmp.Diff(before, snapshot(t, db)); diff != "" {
-				t.Errorf("rows changed although the action failed (-before +after):\n%s", diff)
-			}
-			if _, err := db.db.Exec(`DROP TRIGGER fail_audit`); err != nil {
-				t.Fatal(err)
-			}
-			if err := tt.call(ctx, db); err != nil {
-				t.Fatalf("with the audit log working: %v", err)
-			}
-			if snapshot(t, db) == before {
-				t.Errorf("the call changed nothing even with the audit log working: the test proves nothing")
-			}
-		})
-	}
+	forEachBackend(t, func(t *testing.T, be backend) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				db := setup(t, be, tt.from)
+				if err := db.exec(ctx, db.sql.failAudit("")); err != nil {
+					t.Fatal(err)
+				}
+				before := snapshot(t, db)
+				err := tt.call(ctx, db)
+				if err == nil || !strings.Contains(err.Error(), "injected") {
+					t.Errorf("with the audit log failing: err = %v, want the injected failure", err)
+				}
+				if diff := cmp.Diff(before, snapshot(t, db)); diff != "" {
+					t.Errorf("rows changed although the action failed (-before +after):\n%s", diff)
+				}
+				if err := db.exec(ctx, db.sql.dropFailAudit); err != nil {
+					t.Fatal(err)
+				}
+				if err := tt.call(ctx, db); err != nil {
+					t.Fatalf("with the audit log working: %v", err)
+				}
+				if cmp.Equal(snapshot(t, db), before) {
+					t.Errorf("the call changed nothing even with the audit log working: the test proves nothing")
+				}
+			})
+		}
+	})
 }
 
 // TestAuditHashEncoding shows that entries of UTF-8 text hash as they
@@ -520,13 +447,13 @@ func TestAuditHashEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(b)
-	if got, want := AuditHash("prevhash", "2026-03-01T12:00:00Z", e), hex.EncodeToString(sum[:]); got != want {
+	if got, want := sqlstore.AuditHash("prevhash", "2026-03-01T12:00:00Z", e), hex.EncodeToString(sum[:]); got != want {
 		t.Errorf("AuditHash of a UTF-8 entry = %s, want %s as before", got, want)
 	}
 	seen := map[string]string{}
 	for _, d := range []string{"courses=\xff", "courses=\xfe", "courses=\ufffd", `courses={"bytes":"/w=="}`} {
 		e.Detail = d
-		h := AuditHash("", "", e)
+		h := sqlstore.AuditHash("", "", e)
 		if other, ok := seen[h]; ok {
 			t.Errorf("details %q and %q hash alike", other, d)
 		}

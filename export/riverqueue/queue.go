@@ -1,0 +1,220 @@
+// Package riverqueue is the job queue of rexport on River, in the metadata
+// database, for either of its drivers: the job that builds an approved
+// export, inserted in the approval's transaction, and the periodic
+// retention sweep. The job kinds and arguments are the same on every
+// database, so any worker reads the jobs any process inserted.
+package riverqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/rexport/rexport/export"
+)
+
+// BuildArgs are the arguments of the job that builds an approved export.
+type BuildArgs struct {
+	ExportID string `json:"export_id"`
+	// Generation is the export's build generation: a reviewer's retry of a
+	// failed build is a new job, not a duplicate of the old one.
+	Generation int `json:"generation"`
+}
+
+// Kind implements river.JobArgs.
+func (BuildArgs) Kind() string { return "rexport_build" }
+
+// BuildMaxAttempts is how often a build is tried before it is marked failed.
+const BuildMaxAttempts = 3
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one build job per
+// export and generation, however often an insert is retried.
+func (BuildArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: BuildMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// BuildFunc builds one export. lastAttempt tells it that a failure now is
+// final, so it should record the export as failed.
+type BuildFunc func(ctx context.Context, exportID string, lastAttempt bool) error
+
+type buildWorker struct {
+	river.WorkerDefaults[BuildArgs]
+	build BuildFunc
+}
+
+func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error {
+	err := w.build(ctx, job.Args.ExportID, job.Attempt >= job.MaxAttempts)
+	if errors.Is(err, export.ErrBusy) {
+		// The partner has its share of builds running: wait, without
+		// spending an attempt.
+		return river.JobSnooze(BusySnooze)
+	}
+	return err
+}
+
+// BusySnooze is how long a build waits when its partner already has the
+// most builds running that it may.
+const BusySnooze = 15 * time.Second
+
+// Timeout disables River's default per-job timeout: a large export may run
+// for hours, and cancellation comes from shutdown instead.
+func (w *buildWorker) Timeout(*river.Job[BuildArgs]) time.Duration { return -1 }
+
+// SweepArgs are the arguments of the periodic retention job.
+type SweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SweepArgs) Kind() string { return "rexport_sweep" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one pending sweep at
+// a time.
+func (SweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	sweep func(context.Context) error
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error { return w.sweep(ctx) }
+
+// Config configures a queue.
+type Config struct {
+	// Workers is the number of builds run at once; 0 makes an insert-only
+	// client (an API process that does not build).
+	Workers int
+	Build   BuildFunc
+	// Sweep enforces retention; workers run it at start and every
+	// SweepInterval (default one hour).
+	Sweep         func(context.Context) error
+	SweepInterval time.Duration
+	Logger        *slog.Logger
+	// PollInterval is how often idle workers look for new jobs (default one
+	// second).
+	PollInterval time.Duration
+	// PollOnly makes workers find new jobs by polling alone, without
+	// LISTEN/NOTIFY: for PostgreSQL behind a pooler that does not pass
+	// notifications on. SQLite always polls.
+	PollOnly bool
+	// RescueAfter is how long a build may run before River takes its
+	// worker for dead and runs the job again (0: River's default, one
+	// hour). A build must finish well within it.
+	RescueAfter time.Duration
+}
+
+// Backend is what a metadata database gives its queue.
+type Backend[TTx any] struct {
+	Driver riverdriver.Driver[TTx]
+	// Listen says whether workers can be woken by LISTEN/NOTIFY.
+	Listen bool
+	// Migrate applies River's migrations with m; nil calls m.Migrate.
+	Migrate func(ctx context.Context, m *rivermigrate.Migrator[TTx]) error
+	// SetEnqueuer makes the store insert a build job, with the given
+	// function, in each transaction that queues a build.
+	SetEnqueuer func(fn func(ctx context.Context, tx TTx, exportID string, generation int) error)
+}
+
+// Queue is the River job queue in the metadata database.
+type Queue[TTx any] struct {
+	client  *river.Client[TTx]
+	working bool
+}
+
+// New migrates River's tables into b's database, creates the River client
+// and makes the store enqueue a build job with every approval.
+func New[TTx any](ctx context.Context, b Backend[TTx], cfg Config) (*Queue[TTx], error) {
+	if cfg.Workers > 0 && cfg.Build == nil {
+		return nil, errors.New("NewQueue: workers without a build function")
+	}
+	migrator, err := rivermigrate.New(b.Driver, &rivermigrate.Config{Logger: quietLogger(cfg.Logger)})
+	if err != nil {
+		return nil, err
+	}
+	migrate := b.Migrate
+	if migrate == nil {
+		migrate = func(ctx context.Context, m *rivermigrate.Migrator[TTx]) error {
+			_, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+			return err
+		}
+	}
+	if err := migrate(ctx, migrator); err != nil {
+		return nil, fmt.Errorf("river migrations: %w", err)
+	}
+	client, err := river.NewClient(b.Driver, riverConfig(cfg, b.Listen))
+	if err != nil {
+		return nil, err
+	}
+	b.SetEnqueuer(func(ctx context.Context, tx TTx, exportID string, generation int) error {
+		_, err := client.InsertTx(ctx, tx, BuildArgs{ExportID: exportID, Generation: generation}, nil)
+		return err
+	})
+	return &Queue[TTx]{client: client, working: cfg.Workers > 0}, nil
+}
+
+// fetchCooldown is River's default least time between two fetches.
+const fetchCooldown = 100 * time.Millisecond
+
+// riverConfig is the River client configuration for cfg, on a database
+// that can (listen) or cannot wake workers by notification.
+func riverConfig(cfg Config, listen bool) *river.Config {
+	workers := river.NewWorkers()
+	rc := &river.Config{
+		Logger:               quietLogger(cfg.Logger),
+		PollOnly:             cfg.PollOnly || !listen,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(cfg.PollInterval, fetchCooldown),
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		Workers:              workers,
+	}
+	if rc.FetchPollInterval == 0 {
+		rc.FetchPollInterval, rc.FetchCooldown = time.Second, fetchCooldown
+	}
+	if cfg.Workers == 0 {
+		// An API-only process inserts build jobs that another process works.
+		rc.SkipUnknownJobCheck = true
+		return rc
+	}
+	river.AddWorker(workers, &buildWorker{build: cfg.Build})
+	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+	if cfg.Sweep != nil {
+		river.AddWorker(workers, &sweepWorker{sweep: cfg.Sweep})
+		interval := cfg.SweepInterval
+		if interval == 0 {
+			interval = time.Hour
+		}
+		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})}
+	}
+	return rc
+}
+
+// Start starts the workers (no-op for an insert-only queue).
+func (q *Queue[TTx]) Start(ctx context.Context) error {
+	if !q.working {
+		return nil
+	}
+	return q.client.Start(ctx)
+}
+
+// Stop waits for running builds to finish, or ctx to end.
+func (q *Queue[TTx]) Stop(ctx context.Context) error {
+	if !q.working {
+		return nil
+	}
+	return q.client.Stop(ctx)
+}
+
+func quietLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
