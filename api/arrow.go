@@ -47,7 +47,7 @@ func (h *handlers) GetExportTable(ctx context.Context, req GetExportTableRequest
 		// Only the partner's identity reads it, not the server.
 		return nil, export.Errorf(export.ECONFLICT, "export %s is encrypted to the partner's age recipient: download %s and decrypt it", e.ID, f.Name)
 	}
-	file, err := h.cfg.Files.OpenFile(ctx, e.ID, f.Name)
+	file, err := h.cfg.Files.OpenFile(ctx, e, f.Name)
 	if err != nil {
 		return nil, err
 	}

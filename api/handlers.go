@@ -180,7 +180,7 @@ func (h *handlers) serveFile(ctx context.Context, id, name, contentType string) 
 // openFile opens a file p may download and audits the download: a
 // conditional or partial request is still a download; a 304 is not.
 func (h *handlers) openFile(ctx context.Context, p export.Principal, e *export.Export, f *export.File, contentType, via string) (*fileResponse, error) {
-	file, err := h.cfg.Files.OpenFile(ctx, e.ID, f.Name)
+	file, err := h.cfg.Files.OpenFile(ctx, e, f.Name)
 	if err != nil {
 		return nil, err
 	}

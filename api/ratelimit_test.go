@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/rexport/rexport/api"
 	"github.com/rexport/rexport/export"
-	"github.com/rexport/rexport/export/sqlite"
+	"github.com/rexport/rexport/internal/storetest"
 )
 
 // fakeClock is a clock the test moves by hand.
@@ -39,11 +38,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // otherwise.
 func TestRateLimit(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	svc := &export.Service{Store: db}
 	root := export.Principal{ID: "local-admin", Role: export.RoleAdmin}
 	tokens := map[string]string{}

@@ -29,7 +29,7 @@ const MaxBodyBytes = 1 << 20
 
 // FileOpener opens the files of built exports in the files store.
 type FileOpener interface {
-	OpenFile(ctx context.Context, exportID, name string) (export.StoredFile, error)
+	OpenFile(ctx context.Context, e *export.Export, name string) (export.StoredFile, error)
 }
 
 // Config is what the HTTP layer needs.

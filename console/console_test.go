@@ -2,25 +2,23 @@ package console_test
 
 import (
 	"context"
-	"database/sql"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/rexport/rexport/console"
 	"github.com/rexport/rexport/export"
-	"github.com/rexport/rexport/export/sqlite"
+	"github.com/rexport/rexport/internal/storetest"
 )
 
 type fixture struct {
 	srv      *httptest.Server
-	db       *sqlite.DB
+	db       storetest.Store
 	svc      *export.Service
 	reviewer export.Principal
 	tokens   map[string]string // by role
@@ -32,12 +30,8 @@ var admin = export.Principal{ID: "local-admin", Role: export.RoleAdmin}
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	db.SetEnqueuer(func(context.Context, *sql.Tx, string, int) error { return nil })
+	db := storetest.Open(t)
+	db.DiscardJobs()
 	f := &fixture{db: db, tokens: map[string]string{}}
 	f.svc = &export.Service{Store: db, NewID: func() string { return export.NewID("exp_") }}
 	if err := db.CreatePartner(ctx, export.Partner{ID: "p1", Name: "P1", Courses: []string{"c1"},

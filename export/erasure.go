@@ -74,7 +74,7 @@ func (r *Runner) deliveredBy(ctx context.Context, e *Export, withSelf bool) (del
 		if run.Run > e.Run || run.ID == e.ID && !withSelf {
 			continue
 		}
-		ok, err := r.readDelivered(ctx, run.ID, delivered)
+		ok, err := r.readDelivered(ctx, run, delivered)
 		if err != nil {
 			return nil, false, err
 		}
@@ -85,8 +85,8 @@ func (r *Runner) deliveredBy(ctx context.Context, e *Export, withSelf bool) (del
 
 // readDelivered adds the pseudonyms an export delivered to set, reading its
 // delivery record from the files store; false if the record is gone.
-func (r *Runner) readDelivered(ctx context.Context, id string, set map[string]bool) (bool, error) {
-	f, err := r.Files.Open(ctx, fileKey(id, DeliveredName))
+func (r *Runner) readDelivered(ctx context.Context, e *Export, set map[string]bool) (bool, error) {
+	f, err := r.Files.Open(ctx, fileKey(e.ID, e.BuildLease, DeliveredName))
 	if ErrorCode(err) == ENOTFOUND {
 		return false, nil
 	} else if err != nil {

@@ -287,6 +287,11 @@ type Export struct {
 	// FilesDeletedAt is when the sweeper deleted the files of an expired or
 	// revoked export.
 	FilesDeletedAt time.Time
+	// BuildLease names the build that owns a building export, and whose
+	// files a ready one serves (see Runner); LeaseRenewedAt is when that
+	// build last showed it was alive.
+	BuildLease     string
+	LeaseRenewedAt time.Time
 	// SeriesID is the first export of a recurring request (its own id for
 	// that one; "" for a one-off request), Run the run's number from 1, and
 	// WindowFrom..WindowTo the event times the run covers: its watermark is
@@ -400,17 +405,27 @@ type Store interface {
 	// ECONFLICT if that run exists.
 	CreateRun(ctx context.Context, prev *Export, id string, to time.Time) (*Export, error)
 	// StartBuild moves a queued (or, on a retried job, building) export to
-	// building and returns it; ECONFLICT if it is in any other state,
-	// ErrBusy if the partner already has maxPerPartner other builds running
-	// (0: no limit).
-	StartBuild(ctx context.Context, id string, estimated int64, maxPerPartner int) (*Export, error)
-	// SetProgress records rows written.
-	SetProgress(ctx context.Context, id string, written int64) error
-	// FinishBuild moves a building export to ready with its files.
-	FinishBuild(ctx context.Context, id string, r BuildResult) error
-	// FailBuild moves a queued or building export to failed with a
-	// caller-safe message.
-	FailBuild(ctx context.Context, id string, message string) error
+	// building under the build lease lease and returns it; ECONFLICT if it
+	// is in any other state. ErrBusy if another build's lease on it was
+	// renewed after staleBefore (that build is alive), or if the partner
+	// already has maxPerPartner other builds running (0: no limit). A
+	// building export whose lease went stale is taken over: from then on
+	// only the new lease may record progress, finish or fail it.
+	StartBuild(ctx context.Context, id string, estimated int64, maxPerPartner int, lease string, staleBefore time.Time) (*Export, error)
+	// RequeueStale finds the exports building under a lease last renewed
+	// at or before staleBefore (their worker died) and queues each for a
+	// new build generation with its job, or, on its maxInterruptions-th
+	// interruption, fails it. It returns the ids it requeued and failed.
+	RequeueStale(ctx context.Context, staleBefore time.Time, maxInterruptions int) (requeued, failed []string, err error)
+	// SetProgress records rows written and renews the build's lease;
+	// ECONFLICT if the export is no longer building under lease.
+	SetProgress(ctx context.Context, id, lease string, written int64) error
+	// FinishBuild moves an export building under lease to ready with its
+	// files; ECONFLICT if it is not building, or under another lease.
+	FinishBuild(ctx context.Context, id, lease string, r BuildResult) error
+	// FailBuild moves a queued export, or one building under lease, to
+	// failed with a caller-safe message.
+	FailBuild(ctx context.Context, id, lease, message string) error
 	// MarkFilesDeleted records when the sweeper deleted an export's files.
 	MarkFilesDeleted(ctx context.Context, id string, at time.Time) error
 	// ExpireDue moves ready exports whose expiry is at or before now to

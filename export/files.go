@@ -40,37 +40,61 @@ type StoredFile interface {
 	ModTime() time.Time
 }
 
-// fileKey is the key of an export's file in the FileStore.
-func fileKey(exportID, name string) string { return exportID + "/" + name }
+// fileKey is the key of an export's file in the FileStore: each build
+// uploads under a prefix of its own, named by its lease, so a build that
+// was taken for dead and still uploads can never overwrite the files of
+// the build that replaced it. Exports built before leases have none.
+func fileKey(exportID, lease, name string) string {
+	if lease == "" {
+		return exportID + "/" + name
+	}
+	return exportID + "/" + lease + "/" + name
+}
 
 // filesPrefix is the prefix of every key of an export's files.
 func filesPrefix(exportID string) string { return exportID + "/" }
 
-// workDir is the local directory an export is built in before its files
-// are uploaded.
-func (r *Runner) workDir(id string) string {
-	dir := r.WorkDir
-	if dir == "" {
-		dir = os.TempDir()
+// workDir is the local directory one build (named by its lease) of an
+// export writes into before its files are uploaded.
+func (r *Runner) workDir(id, lease string) string {
+	return filepath.Join(r.workRoot(), "build-"+id+"."+lease)
+}
+
+func (r *Runner) workRoot() string {
+	if r.WorkDir == "" {
+		return os.TempDir()
 	}
-	return filepath.Join(dir, "build-"+id)
+	return r.WorkDir
+}
+
+// removeWork removes the working directories earlier builds of the export
+// left on this machine, when their worker died.
+func (r *Runner) removeWork(id string) error {
+	old, err := filepath.Glob(filepath.Join(r.workRoot(), "build-"+id+".*"))
+	if err != nil {
+		return err
+	}
+	for _, d := range old {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // upload copies a built export's files from its working directory to the
-// files store: anything an earlier attempt left under the export's prefix
-// goes first, then the delivery record, then files in order (the manifest
-// is their last). The export is not ready until FinishBuild, so a crash
-// midway serves nothing: the retry uploads everything again.
-func (r *Runner) upload(ctx context.Context, id, dir string, files []File) error {
-	if err := r.Files.DeletePrefix(ctx, filesPrefix(id)); err != nil {
-		return fmt.Errorf("clearing the files store: %w", err)
-	}
+// files store under the build's own prefix: the delivery record, then the
+// files in order (the manifest is their last). The export is not ready
+// until FinishBuild, so a crash midway serves nothing: the retry, under a
+// lease of its own, uploads everything again, and the sweeper deletes
+// what the crashed build left once the export is no longer served.
+func (r *Runner) upload(ctx context.Context, e *Export, lease, dir string, files []File) error {
 	names := []string{DeliveredName}
 	for _, f := range files {
 		names = append(names, f.Name)
 	}
 	for _, name := range names {
-		if err := r.Files.Put(ctx, fileKey(id, name), filepath.Join(dir, name)); err != nil {
+		if err := r.Files.Put(ctx, fileKey(e.ID, lease, name), filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("uploading %s: %w", name, err)
 		}
 	}

@@ -46,10 +46,10 @@ func TestNamedRecipients(t *testing.T) {
 	if _, err := g.svc.Approve(g.ctx, g.reviewer, e.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.db.StartBuild(g.ctx, e.ID, 1, 0); err != nil {
+	if _, err := g.db.StartBuild(g.ctx, e.ID, 1, 0, testLease, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.db.FinishBuild(g.ctx, e.ID, export.BuildResult{Files: builtFiles, ReadyAt: g.now, ExpiresAt: g.now.Add(time.Hour)}); err != nil {
+	if err := g.db.FinishBuild(g.ctx, e.ID, testLease, export.BuildResult{Files: builtFiles, ReadyAt: g.now, ExpiresAt: g.now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {

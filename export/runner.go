@@ -3,11 +3,13 @@ package export
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +31,59 @@ type Runner struct {
 	Now                 func() time.Time
 	// Observer, if set, hears of every build that finishes or fails.
 	Observer BuildObserver
+	// Worker names this process in build leases ("": host name and
+	// process id), so an operator can tell which worker builds what.
+	Worker string
+	// LeaseTTL is how long a build's lease lasts without renewal (0:
+	// DefaultLeaseTTL). A running build renews it several times per TTL;
+	// once it has gone stale, another worker may take the export over. It
+	// must be well above the clock skew between workers.
+	LeaseTTL time.Duration
+}
+
+// DefaultLeaseTTL is how long a build's lease lasts without renewal by
+// default.
+const DefaultLeaseTTL = time.Minute
+
+// MaxInterruptions is how many times a build may lose its worker before
+// its export fails instead of being requeued: an export that kills every
+// worker that builds it (out of memory, say) must not take them all down
+// in turn forever.
+const MaxInterruptions = 5
+
+// errLeaseLost ends a build whose export another build took over.
+var errLeaseLost = errors.New("the build's lease passed to another build")
+
+func (r *Runner) leaseTTL() time.Duration {
+	if r.LeaseTTL > 0 {
+		return r.LeaseTTL
+	}
+	return DefaultLeaseTTL
+}
+
+// newLease names a new build: the worker, and a random part.
+func (r *Runner) newLease() string {
+	worker := r.Worker
+	if worker == "" {
+		worker = DefaultWorkerName()
+	}
+	return worker + "." + NewID("")
+}
+
+// DefaultWorkerName is "<host>-<pid>", with any character a files store
+// key could trip on replaced.
+func DefaultWorkerName() string {
+	host, _ := os.Hostname()
+	host = strings.Map(func(c rune) rune {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
+			return c
+		}
+		return '-'
+	}, host)
+	if host == "" {
+		host = "worker"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // BuildObserver is told of each build's outcome (metrics).
@@ -43,13 +98,15 @@ func (r *Runner) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Run builds the export in a local working directory, uploads its files
-// to the files store and only then marks it ready, so a ready export has
-// all its files. It is idempotent: an export already ready is left alone,
-// and a retry after a crash rebuilds and uploads from scratch. On failure it
+// Run builds the export (the given build generation; 0: whichever is
+// current) in a local working directory under a lease of its own, uploads
+// its files to the files store and only then marks it ready, so a ready
+// export has all its files. It is idempotent: an export already ready is
+// left alone, a job of a superseded generation does nothing, and a retry
+// after a crash rebuilds and uploads from scratch. On failure it
 // returns the error so the job is retried; when lastAttempt is set it also
 // marks the export failed with a message that holds no internal detail.
-func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err error) {
+func (r *Runner) Run(ctx context.Context, id string, generation int, lastAttempt bool) (err error) {
 	log := r.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -58,10 +115,17 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 	if err != nil {
 		return err
 	}
+	lease := r.newLease()
 	switch e.State {
 	case StateQueued, StateBuilding:
 	default:
 		log.Info("build skipped", "export", id, "state", e.State)
+		return nil
+	}
+	if generation > 0 && e.Generation != generation {
+		// A job of an earlier generation, run again by River after the
+		// export was requeued or retried: the newer job builds it.
+		log.Info("build skipped: superseded", "export", id, "job_generation", generation, "generation", e.Generation)
 		return nil
 	}
 	defer func() {
@@ -72,7 +136,7 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 		if ErrorCode(err) != EINTERNAL {
 			msg = "the build failed: " + ErrorMessage(err)
 		}
-		if ferr := r.Store.FailBuild(context.WithoutCancel(ctx), id, msg); ferr != nil {
+		if ferr := r.Store.FailBuild(context.WithoutCancel(ctx), id, lease, msg); ferr != nil {
 			log.Error("marking build failed", "export", id, "err", ferr)
 		}
 	}()
@@ -98,7 +162,8 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 		log.Error("build estimate", "export", id, "err", err)
 		return err
 	}
-	if _, err := r.Store.StartBuild(ctx, id, estimated, r.MaxBuildsPerPartner); err != nil {
+	ttl := r.leaseTTL()
+	if _, err := r.Store.StartBuild(ctx, id, estimated, r.MaxBuildsPerPartner, lease, r.now().Add(-ttl)); err != nil {
 		if ErrorCode(err) == ECONFLICT {
 			// Cancelled or revoked while queued: nothing to build.
 			log.Info("build skipped", "export", id, "reason", ErrorMessage(err))
@@ -106,25 +171,25 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 		}
 		return err
 	}
-	dir := r.workDir(id)
-	if err := os.RemoveAll(dir); err != nil {
+	// The export is this build's while it renews the lease; a build that
+	// loses it (its worker was taken for dead) stops.
+	ctx, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
+	var written atomic.Int64
+	stopRenewing := r.renewLease(ctx, id, lease, &written, lose)
+	defer stopRenewing()
+	defer func() {
+		if errors.Is(context.Cause(ctx), errLeaseLost) {
+			log.Warn("build abandoned: another worker took it over", "export", id, "lease", lease)
+			err = nil
+		}
+	}()
+	if err := r.removeWork(id); err != nil {
 		return err
 	}
+	dir := r.workDir(id, lease)
 	defer os.RemoveAll(dir)
-	interval := r.ProgressInterval
-	if interval == 0 {
-		interval = time.Second
-	}
-	var last time.Time
-	progress := func(rows int64) {
-		if time.Since(last) < interval {
-			return
-		}
-		last = time.Now()
-		if err := r.Store.SetProgress(ctx, id, rows); err != nil {
-			log.Warn("recording progress", "export", id, "err", err)
-		}
-	}
+	progress := func(rows int64) { written.Store(rows) }
 	start := time.Now()
 	m, err := r.Builder.Build(ctx, in, dir, progress)
 	if r.Observer != nil && ctx.Err() == nil {
@@ -147,16 +212,17 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 			return err
 		}
 	}
-	if err := r.upload(ctx, id, dir, files); err != nil {
+	if err := r.upload(ctx, e, lease, dir, files); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(dir); err != nil { // the store has the files
 		log.Warn("removing the build's working directory", "export", id, "err", err)
 	}
-	if err := r.Store.FinishBuild(ctx, id, BuildResult{Files: files, ReadyAt: m.GeneratedAt, ExpiresAt: m.ExpiresAt}); err != nil {
+	if err := r.Store.FinishBuild(ctx, id, lease, BuildResult{Files: files, ReadyAt: m.GeneratedAt, ExpiresAt: m.ExpiresAt}); err != nil {
 		if ErrorCode(err) == ECONFLICT {
-			// Revoked during the build: the files are never published,
-			// and the sweeper deletes them.
+			// Revoked during the build, or taken over by another worker:
+			// these files are never published, and the sweeper deletes
+			// them with the export's.
 			log.Info("build discarded", "export", id, "reason", ErrorMessage(err))
 			return nil
 		}
@@ -166,14 +232,57 @@ func (r *Runner) Run(ctx context.Context, id string, lastAttempt bool) (err erro
 	return nil
 }
 
-// OpenFile opens a file of an export in the files store for download,
-// reading under ctx. It returns ENOTFOUND if there is no such file; a
-// name starting with a dot (the delivery record) is never served.
-func (r *Runner) OpenFile(ctx context.Context, id, name string) (StoredFile, error) {
+// renewLease renews the build's lease, recording the rows written so far,
+// several times per lease TTL until the returned function is called. If
+// the export is no longer the build's, it ends the build with lose.
+func (r *Runner) renewLease(ctx context.Context, id, lease string, written *atomic.Int64, lose context.CancelCauseFunc) (stop func()) {
+	every := r.leaseTTL() / 4
+	if r.ProgressInterval > 0 && r.ProgressInterval < every {
+		every = r.ProgressInterval
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := r.Store.SetProgress(ctx, id, lease, written.Load())
+			switch {
+			case ErrorCode(err) == ECONFLICT || ErrorCode(err) == ENOTFOUND:
+				lose(errLeaseLost)
+				return
+			case err != nil && ctx.Err() == nil:
+				// A database hiccup: the lease lasts several renewals.
+				r.logger().Warn("renewing the build lease", "export", id, "err", err)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
+}
+
+// OpenFile opens a file of a built export in the files store for
+// download, reading under ctx. It returns ENOTFOUND if there is no such
+// file; a name starting with a dot (the delivery record) is never served.
+func (r *Runner) OpenFile(ctx context.Context, e *Export, name string) (StoredFile, error) {
 	if name == "" || name[0] == '.' || strings.ContainsAny(name, `/\`) {
 		return nil, Errorf(ENOTFOUND, "no file %q", name)
 	}
-	f, err := r.Files.Open(ctx, fileKey(id, name))
+	f, err := r.Files.Open(ctx, fileKey(e.ID, e.BuildLease, name))
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, Errorf(ENOTFOUND, "no file %q", name)
 	}
@@ -216,6 +325,38 @@ func (r *Runner) Sweep(ctx context.Context, now time.Time) (int, error) {
 		removed++
 	}
 	return removed, nil
+}
+
+// Recover requeues the exports whose build stopped renewing its lease
+// for LeaseTTL: their worker died (or lost the database), and River would
+// run their job again only after the build timeout. Each gets a new build
+// generation and job; one interrupted MaxInterruptions times fails.
+func (r *Runner) Recover(ctx context.Context) error {
+	requeued, failed, err := r.Store.RequeueStale(ctx, r.now().Add(-r.leaseTTL()), MaxInterruptions)
+	for _, id := range requeued {
+		r.logger().Warn("build requeued: its worker stopped renewing the lease", "export", id)
+	}
+	for _, id := range failed {
+		r.logger().Error("build failed: interrupted too often", "export", id, "interruptions", MaxInterruptions)
+	}
+	return err
+}
+
+// Watch runs Recover every half lease until ctx ends. Every worker runs
+// it: whichever sees a stale lease first requeues the export, once.
+func (r *Runner) Watch(ctx context.Context) {
+	t := time.NewTicker(r.leaseTTL() / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := r.Recover(ctx); err != nil && ctx.Err() == nil {
+			r.logger().Warn("recovering interrupted builds", "err", err)
+		}
+	}
 }
 
 // buildInput is what the builder needs of an export and its partner. A

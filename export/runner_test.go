@@ -3,8 +3,10 @@ package export_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,14 +15,48 @@ import (
 	"github.com/rexport/rexport/export/sqlite"
 )
 
-func TestSweepEnforcesRetention(t *testing.T) {
+// runnerDB opens a metadata store with partner p1, its researcher r1 and
+// reviewer v1; builds enqueue nothing.
+func runnerDB(t *testing.T) *sqlite.DB {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	db.SetEnqueuer(func(context.Context, *sql.Tx, string, int) error { return nil })
+	for _, err := range []error{
+		db.CreatePartner(ctx, export.Partner{ID: "p1", Name: "P", Courses: []string{"c1"}}, "admin"),
+		db.CreatePrincipal(ctx, export.Principal{ID: "r1", Name: "r", Role: export.RoleResearcher, PartnerID: "p1"}, []byte("h1"), "admin"),
+		db.CreatePrincipal(ctx, export.Principal{ID: "v1", Name: "v", Role: export.RoleReviewer}, []byte("h2"), "admin"),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+// startBuilding files export id, approves it and starts its build under
+// lease.
+func startBuilding(t *testing.T, db *sqlite.DB, id, lease string, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.CreateExport(ctx, &export.Export{ID: id, PartnerID: "p1", RequestedBy: "r1", State: export.StateSubmitted, CreatedAt: at, UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Decide(ctx, id, export.Decision{ReviewerID: "v1", Approved: true, At: at}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.StartBuild(ctx, id, 1, 0, lease, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSweepEnforcesRetention(t *testing.T) {
+	ctx := context.Background()
+	db := runnerDB(t)
 	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	must := func(err error) {
 		t.Helper()
@@ -28,14 +64,7 @@ func TestSweepEnforcesRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(db.CreatePartner(ctx, export.Partner{ID: "p1", Name: "P", Courses: []string{"c1"}}, "admin"))
-	must(db.CreatePrincipal(ctx, export.Principal{ID: "r1", Name: "r", Role: export.RoleResearcher, PartnerID: "p1"}, []byte("h1"), "admin"))
-	must(db.CreatePrincipal(ctx, export.Principal{ID: "v1", Name: "v", Role: export.RoleReviewer}, []byte("h2"), "admin"))
-	must(db.CreateExport(ctx, &export.Export{ID: "exp_a", PartnerID: "p1", RequestedBy: "r1", State: export.StateSubmitted, CreatedAt: t0, UpdatedAt: t0}))
-	_, err = db.Decide(ctx, "exp_a", export.Decision{ReviewerID: "v1", Approved: true, At: t0}, 1)
-	must(err)
-	_, err = db.StartBuild(ctx, "exp_a", 1, 0)
-	must(err)
+	startBuilding(t, db, "exp_a", testLease, t0)
 
 	dir := t.TempDir()
 	files, err := blobstore.OpenDir(dir)
@@ -47,7 +76,7 @@ func TestSweepEnforcesRetention(t *testing.T) {
 	for _, d := range []string{"exp_a", "exp_orphan"} {
 		must(files.Put(ctx, d+"/grades.parquet", local))
 	}
-	must(db.FinishBuild(ctx, "exp_a", export.BuildResult{Files: []export.File{{Name: "grades.parquet"}}, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	must(db.FinishBuild(ctx, "exp_a", testLease, export.BuildResult{Files: []export.File{{Name: "grades.parquet"}}, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 
 	svc := &export.Service{Store: db, Now: func() time.Time { return t0.Add(30 * time.Minute) }}
 	researcher := export.Principal{ID: "r1", Role: export.RoleResearcher, PartnerID: "p1"}
@@ -91,5 +120,85 @@ func TestSweepEnforcesRetention(t *testing.T) {
 	}
 	if e.FilesDeletedAt.IsZero() {
 		t.Errorf("files_deleted_at not set after the sweep")
+	}
+}
+
+// TestRecoverRequeuesStaleBuilds checks that Recover requeues, with a new
+// build generation and job, an export whose build stopped renewing its
+// lease for LeaseTTL, leaves a build that renews alone, and fails an
+// export whose builds were interrupted MaxInterruptions times.
+func TestRecoverRequeuesStaleBuilds(t *testing.T) {
+	ctx := context.Background()
+	db := runnerDB(t)
+	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	clock := t0
+	now := func() time.Time { return clock }
+	db.SetClock(now)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"exp_dead", "exp_alive"} {
+		startBuilding(t, db, id, "w-"+id+".1", t0)
+	}
+	type job struct {
+		id  string
+		gen int
+	}
+	var jobs []job
+	db.SetEnqueuer(func(_ context.Context, _ *sql.Tx, id string, gen int) error {
+		jobs = append(jobs, job{id, gen})
+		return nil
+	})
+	r := &export.Runner{Store: db, LeaseTTL: time.Minute, Now: now}
+	clock = t0.Add(50 * time.Second)
+	must(db.SetProgress(ctx, "exp_alive", "w-exp_alive.1", 7))
+
+	clock = t0.Add(59 * time.Second) // exp_dead renewed 59s ago: not yet stale
+	must(r.Recover(ctx))
+	if len(jobs) != 0 {
+		t.Fatalf("Recover within the lease TTL queued %v", jobs)
+	}
+	clock = t0.Add(61 * time.Second)
+	must(r.Recover(ctx))
+	if want := []job{{"exp_dead", 2}}; !slices.Equal(jobs, want) {
+		t.Fatalf("jobs after the lease went stale: %v, want %v", jobs, want)
+	}
+	dead, err := db.Export(ctx, "exp_dead", "", true)
+	must(err)
+	if dead.State != export.StateQueued || dead.Generation != 2 {
+		t.Errorf("stale build: state %s generation %d, want queued 2", dead.State, dead.Generation)
+	}
+	if alive, err := db.Export(ctx, "exp_alive", "", true); err != nil || alive.State != export.StateBuilding {
+		t.Errorf("build renewed 11s ago: %v %v, want building", alive, err)
+	}
+	log, err := db.AuditLog(ctx, "exp_dead")
+	must(err)
+	if last := log[len(log)-1]; last.Action != "export.queue" || last.Detail != "generation=2 interrupted=1 stale_lease=w-exp_dead.1" {
+		t.Errorf("audit entry of the requeue: %s %q", last.Action, last.Detail)
+	}
+
+	// Each later build dies too: the MaxInterruptions-th fails the export.
+	for n := 2; n <= export.MaxInterruptions; n++ {
+		lease := fmt.Sprintf("w-exp_dead.%d", n)
+		_, err := db.StartBuild(ctx, "exp_dead", 1, 0, lease, clock.Add(-time.Minute))
+		must(err)
+		clock = clock.Add(2 * time.Minute)
+		must(r.Recover(ctx))
+		dead, err = db.Export(ctx, "exp_dead", "", true)
+		must(err)
+		want := export.StateQueued
+		if n == export.MaxInterruptions {
+			want = export.StateFailed
+		}
+		if dead.State != want {
+			t.Fatalf("interruption %d: state %s, want %s", n, dead.State, want)
+		}
+	}
+	deadJobs := slices.DeleteFunc(jobs, func(j job) bool { return j.id != "exp_dead" })
+	if dead.Error == "" || len(deadJobs) != export.MaxInterruptions-1 {
+		t.Errorf("after %d interruptions: error %q, %d jobs; want a reason and %d jobs", export.MaxInterruptions, dead.Error, len(deadJobs), export.MaxInterruptions-1)
 	}
 }

@@ -174,14 +174,14 @@ func (g *governance) newExportIn(t *testing.T, state export.State) string {
 		must(g.db.SQL().ExecContext(g.ctx, `UPDATE exports SET state = 'approved' WHERE id = ?`, id))
 	case export.StateBuilding, export.StateReady, export.StateFailed, export.StateExpired:
 		must(g.svc.Approve(g.ctx, g.reviewer, id, ""))
-		must(g.db.StartBuild(g.ctx, id, 12, 0))
+		must(g.db.StartBuild(g.ctx, id, 12, 0, testLease, time.Time{}))
 		switch state {
 		case export.StateReady:
-			must(nil, g.db.FinishBuild(g.ctx, id, export.BuildResult{Files: builtFiles, ReadyAt: g.now, ExpiresAt: g.now.Add(30 * 24 * time.Hour)}))
+			must(nil, g.db.FinishBuild(g.ctx, id, testLease, export.BuildResult{Files: builtFiles, ReadyAt: g.now, ExpiresAt: g.now.Add(30 * 24 * time.Hour)}))
 		case export.StateFailed:
-			must(nil, g.db.FailBuild(g.ctx, id, "the build failed"))
+			must(nil, g.db.FailBuild(g.ctx, id, testLease, "the build failed"))
 		case export.StateExpired:
-			must(nil, g.db.FinishBuild(g.ctx, id, export.BuildResult{Files: builtFiles, ReadyAt: g.now.Add(-time.Hour), ExpiresAt: g.now.Add(-time.Second)}))
+			must(nil, g.db.FinishBuild(g.ctx, id, testLease, export.BuildResult{Files: builtFiles, ReadyAt: g.now.Add(-time.Hour), ExpiresAt: g.now.Add(-time.Second)}))
 			must(g.db.ExpireDue(g.ctx, g.now))
 		}
 	case export.StateRevoked:
@@ -548,3 +548,6 @@ func TestDatabaseBacksApprovalRules(t *testing.T) {
 		}
 	})
 }
+
+// testLease is the build lease the tests' builds run under.
+const testLease = "test-worker.b1"

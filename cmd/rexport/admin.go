@@ -9,13 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rexport/rexport/export"
-	metasqlite "github.com/rexport/rexport/export/sqlite"
-	srcsqlite "github.com/rexport/rexport/source/sqlite"
 )
 
-// withMeta opens the metadata database of the data directory.
-func withMeta(cmd *cobra.Command, g *globalFlags, fn func(db *metasqlite.DB) error) error {
-	db, err := metasqlite.Open(cmd.Context(), filepath.Join(g.dataDir, "rexport.db"))
+// withMeta opens the metadata database (--db, or the data directory's).
+func withMeta(cmd *cobra.Command, g *globalFlags, fn func(db metaStore) error) error {
+	db, err := openMeta(cmd.Context(), g.dataDir, g.db)
 	if err != nil {
 		return err
 	}
@@ -37,12 +35,12 @@ func newPartnerCmd(g *globalFlags) *cobra.Command {
 course the source database lists under its id.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+			return withMeta(cmd, g, func(db metaStore) error {
 				svc := &export.Service{Store: db}
 				if source == "" {
 					source = filepath.Join(g.dataDir, "source.db")
 				}
-				src, err := srcsqlite.Open(source)
+				src, err := openSource(cmd.Context(), source)
 				if err != nil {
 					return err
 				}
@@ -109,7 +107,7 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 		Short: "Create a principal and print its API token (shown once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+			return withMeta(cmd, g, func(db metaStore) error {
 				r, err := export.ParseRole(role)
 				if err != nil {
 					return err
@@ -139,7 +137,7 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 		Short: "Revoke a principal's token at once (its signed links stop too)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+			return withMeta(cmd, g, func(db metaStore) error {
 				svc := &export.Service{Store: db}
 				if err := svc.RevokePrincipal(cmd.Context(), localAdmin, args[0]); err != nil {
 					return err
@@ -154,7 +152,7 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 		Short: "List principals: role, partner, expiry, revocation, last use",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+			return withMeta(cmd, g, func(db metaStore) error {
 				ps, err := (&export.Service{Store: db}).Principals(cmd.Context(), localAdmin)
 				if err != nil {
 					return err
@@ -185,7 +183,7 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 		Short: "Start a new pseudonym key version for exports approved from now on",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+			return withMeta(cmd, g, func(db metaStore) error {
 				v, err := db.RotateKey(cmd.Context(), localAdmin.ID)
 				if err != nil {
 					return err
@@ -205,7 +203,7 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 		Short: "Check the audit log's hash chain: exit 1 if an entry was altered or removed",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withMeta(cmd, g, func(db *metasqlite.DB) error {
+			return withMeta(cmd, g, func(db metaStore) error {
 				bad, n, head, err := db.VerifyAudit(cmd.Context())
 				if err != nil {
 					return err

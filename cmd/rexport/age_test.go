@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -72,16 +73,22 @@ func TestEncryptedDelivery(t *testing.T) {
 	}
 	// Nothing plain is stored (the default files store is the directory
 	// <data>/exports), nor left behind where the build wrote.
-	entries, err := os.ReadDir(filepath.Join(env.app.dataDir, "exports", e.Id))
-	if err != nil {
-		t.Fatal(err)
+	var stored []string
+	err = filepath.WalkDir(filepath.Join(env.app.dataDir, "exports", e.Id), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			stored = append(stored, d.Name())
+		}
+		return err
+	})
+	if err != nil || len(stored) == 0 {
+		t.Fatalf("no files stored (%v)", err)
 	}
-	if _, err := os.Stat(filepath.Join(env.app.dataDir, "work", "build-"+e.Id)); !os.IsNotExist(err) {
-		t.Errorf("the build's working directory is still there: %v", err)
+	if work, _ := filepath.Glob(filepath.Join(env.app.dataDir, "work", "build-"+e.Id+"*")); len(work) > 0 {
+		t.Errorf("the build's working directory is still there: %v", work)
 	}
-	for _, ent := range entries {
-		if !strings.HasSuffix(ent.Name(), export.SealedExt) && ent.Name() != export.DeliveredName {
-			t.Errorf("stored in the clear: %s", ent.Name())
+	for _, name := range stored {
+		if !strings.HasSuffix(name, export.SealedExt) && name != export.DeliveredName {
+			t.Errorf("stored in the clear: %s", name)
 		}
 	}
 	if _, err := rc.Manifest(ctx, e.Id); err == nil {

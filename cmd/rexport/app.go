@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -21,8 +22,9 @@ import (
 	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/export/blobstore"
 	"github.com/rexport/rexport/export/parquet"
-	metasqlite "github.com/rexport/rexport/export/sqlite"
+	"github.com/rexport/rexport/export/riverqueue"
 	"github.com/rexport/rexport/metrics"
+	"github.com/rexport/rexport/source/importer"
 )
 
 // app is the wired service on the embedded default: metadata DB, source
@@ -30,20 +32,25 @@ import (
 type app struct {
 	dataDir string
 	log     *slog.Logger
-	meta    *metasqlite.DB
+	meta    metaStore
 	source  sourceCloser
 	master  deidentify.MasterKey
-	queue   *metasqlite.Queue
+	queue   jobQueue
 	files   *blobstore.Store
 	runner  *export.Runner
 	svc     *export.Service
 	opts    appOptions
 	metrics *metrics.Metrics
 	sample  *sampleSet
+	// stopWatch stops the worker's watch for interrupted builds.
+	stopWatch context.CancelFunc
 }
 
 type appOptions struct {
-	DataDir    string
+	DataDir string
+	// DB is the metadata database: a postgres:// URL or a SQLite file; ""
+	// = <data>/rexport.db.
+	DB         string
 	SourcePath string // SQLite file or directory of <table>.parquet; "" = <data>/source.db
 	// Files is the URL of the files store (a directory, file:// or
 	// s3://); "" = the directory <data>/exports.
@@ -51,6 +58,12 @@ type appOptions struct {
 	// Workers is the number of concurrent builds; 0 serves the API only.
 	Workers      int
 	PollInterval time.Duration
+	// OpsOnly serves only /healthz, /readyz and /metrics (a worker).
+	OpsOnly bool
+	// BuildTimeout, LeaseTTL: see serve's --build-timeout, --build-lease
+	// (0: the defaults).
+	BuildTimeout time.Duration
+	LeaseTTL     time.Duration
 	Log          *slog.Logger
 	// Limits (zero values: the defaults).
 	RateLimit           api.RateLimit
@@ -88,17 +101,17 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 	if a.master, err = loadOrCreateMasterKey(o.DataDir); err != nil {
 		return nil, err
 	}
-	if a.meta, err = metasqlite.Open(ctx, filepath.Join(o.DataDir, "rexport.db")); err != nil {
+	if a.meta, err = openMeta(ctx, o.DataDir, o.DB); err != nil {
 		return nil, err
 	}
 	srcPath := o.SourcePath
 	if srcPath == "" {
 		srcPath = filepath.Join(o.DataDir, "source.db")
 	}
-	if _, err := os.Stat(srcPath); err != nil {
+	if _, err := os.Stat(srcPath); err != nil && !importer.IsPostgresURL(srcPath) {
 		return nil, fmt.Errorf("no source database at %s: create one with `rexport fixtures --out %s`, `rexport source import`, or `rexport serve --fixtures N`", srcPath, srcPath)
 	}
-	if a.source, err = openSource(srcPath); err != nil {
+	if a.source, err = openSource(ctx, srcPath); err != nil {
 		return nil, err
 	}
 	filesURL := o.Files
@@ -123,6 +136,7 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 		Log:     o.Log,
 	}
 	a.runner.MaxBuildsPerPartner = o.MaxBuildsPerPartner
+	a.runner.LeaseTTL = o.LeaseTTL
 	a.metrics = metrics.New(func() float64 {
 		n, err := a.meta.QueueDepth(context.Background())
 		if err != nil {
@@ -136,7 +150,7 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 		DailyRequests: o.DailyRequests}
 	a.opts = o
 	a.sample = &sampleSet{dir: filepath.Join(o.DataDir, "sample")}
-	a.queue, err = metasqlite.NewQueue(ctx, a.meta, metasqlite.QueueConfig{
+	a.queue, err = newQueue(ctx, a.meta, riverqueue.Config{
 		Workers: o.Workers,
 		Build:   a.runner.Run,
 		// The hourly maintenance job: retention, then the runs of
@@ -157,6 +171,10 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 		},
 		Logger:       o.Log,
 		PollInterval: o.PollInterval,
+		BuildTimeout: o.BuildTimeout,
+		// A build that finds its export held by a live build on another
+		// worker looks again within half a lease.
+		BusySnooze: min(riverqueue.BusySnooze, cmp.Or(o.LeaseTTL, export.DefaultLeaseTTL)/2),
 	})
 	if err != nil {
 		return nil, err
@@ -169,8 +187,12 @@ func parquetEncoder(w io.Writer, cols []export.Column, meta map[string]string) (
 }
 
 // handler is everything the server serves: the API, the review console
-// under /console/ and the metrics at /metrics.
+// under /console/ and the metrics at /metrics; on a worker (OpsOnly) only
+// the health and readiness probes and the metrics.
 func (a *app) handler() (http.Handler, error) {
+	if a.opts.OpsOnly {
+		return a.opsHandler(), nil
+	}
 	apiHandler, err := api.NewHandler(api.Config{
 		Service:        a.svc,
 		Store:          a.meta,
@@ -201,6 +223,31 @@ func (a *app) handler() (http.Handler, error) {
 	mux.Handle("/console/", consoleHandler)
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	return mux, nil
+}
+
+// opsHandler serves a worker's probes and metrics, with the same bodies as
+// the API's /healthz and /readyz.
+func (a *app) opsHandler() http.Handler {
+	status := func(w http.ResponseWriter, code int, s string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "{\"status\":%q}\n", s)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { status(w, http.StatusOK, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := a.ready(ctx); err != nil {
+			a.log.Warn("not ready", "err", err) // the cause goes to the log only
+			status(w, http.StatusServiceUnavailable, "unavailable")
+			return
+		}
+		status(w, http.StatusOK, "ready")
+	})
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	return mux
 }
 
 // ready checks the metadata database and that the files store takes
@@ -241,6 +288,12 @@ func (a *app) serve(ctx context.Context, addr string) (*server, error) {
 	if err := a.queue.Start(ctx); err != nil {
 		return nil, err
 	}
+	if a.opts.Workers > 0 {
+		// Requeue the builds of workers that died (stale leases).
+		watch, stop := context.WithCancel(context.WithoutCancel(ctx))
+		a.stopWatch = stop
+		go a.runner.Watch(watch)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -266,6 +319,9 @@ func (a *app) shutdown(s *server) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
+	if a.stopWatch != nil {
+		a.stopWatch()
+	}
 	if qerr := a.queue.Stop(ctx); qerr != nil && err == nil {
 		err = qerr
 	}

@@ -31,17 +31,18 @@ exports, benchmarks and tests. The master key comes from
 REXPORT_MASTER_KEY or <data>/master.key (created if missing). No data-use
 agreement is checked: the operator answers for the request.
 
---source is a SQLite source database, or a directory of <table>.parquet
-files in the source schema (as written by rexport fixtures --format parquet
-or a warehouse dump), read in place: fact tables are streamed, and a file
-not in key order is sorted once into a temporary file.
+--source is a SQLite source database, a PostgreSQL one (postgres://...,
+read through server-side cursors), or a directory of <table>.parquet files
+in the source schema (as written by rexport fixtures --format parquet or a
+warehouse dump), read in place: fact tables are streamed, and a file not in
+key order is sorted once into a temporary file.
 
 --cpuprofile and --memprofile write pprof profiles of the build (go tool
 pprof FILE).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			src, err := openSource(source)
+			src, err := openSource(cmd.Context(), source)
 			if err != nil {
 				return err
 			}
@@ -121,7 +122,7 @@ pprof FILE).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&source, "source", "source.db", "source: SQLite database, or directory of <table>.parquet files")
+	f.StringVar(&source, "source", "source.db", "source: SQLite database, postgres:// URL, or directory of <table>.parquet files")
 	f.StringVar(&partner, "partner", "", "partner the export is for (required)")
 	f.StringSliceVar(&courses, "courses", nil, "courses (default: all of the partner's)")
 	f.StringSliceVar(&tables, "tables", nil, "tables (default: all)")

@@ -28,6 +28,8 @@ import (
 	"github.com/rexport/rexport/deidentify"
 	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/fixtures"
+	"github.com/rexport/rexport/internal/pgtest"
+	"github.com/rexport/rexport/internal/storetest"
 )
 
 // e2e is one running service over generated fixtures, shared by the
@@ -47,6 +49,8 @@ type e2e struct {
 	// researchers by partner id
 	researchers map[string]*client.Client
 	partners    []string
+	// drops drop the PostgreSQL test databases of the shared service.
+	drops []func() error
 }
 
 var (
@@ -66,6 +70,11 @@ func TestMain(m *testing.M) {
 	if env := e2eEnv; env != nil {
 		env.stop()
 		os.RemoveAll(env.dir)
+		for _, drop := range env.drops {
+			if err := drop(); err != nil {
+				fmt.Fprintf(os.Stderr, "dropping a test database: %v\n", err)
+			}
+		}
 	}
 	contract.mu.Lock()
 	if len(contract.broken) > 0 {
@@ -119,17 +128,39 @@ func newE2E() (*e2e, error) {
 		return nil, err
 	}
 	srcPath := filepath.Join(dir, "source.db")
-	if err := writeFixturesDB(ctx, fixtures.Config{Learners: e2eLearners, Seed: 7}, srcPath, nil); err != nil {
+	cfg := fixtures.Config{Learners: e2eLearners, Seed: 7}
+	if err := writeFixturesDB(ctx, cfg, srcPath, nil); err != nil {
 		return &e2e{dir: dir}, err
 	}
-	return startService(ctx, dir, srcPath, appOptions{})
+	var o appOptions
+	var drops []func() error
+	if storetest.Postgres() {
+		// The metadata database and the source are PostgreSQL; the tests
+		// read their expected values from the same fixtures in SQLite.
+		base := os.Getenv(pgtest.Env)
+		for _, dsn := range []*string{&o.DB, &o.SourcePath} {
+			url, drop, err := pgtest.Create(ctx, base)
+			if err != nil {
+				return &e2e{dir: dir, drops: drops}, fmt.Errorf("PostgreSQL test server (%s): %w", pgtest.Env, err)
+			}
+			*dsn, drops = url, append(drops, drop)
+		}
+		if err := writeFixturesPostgres(ctx, cfg, o.SourcePath, nil); err != nil {
+			return &e2e{dir: dir, drops: drops}, err
+		}
+	}
+	env, err := startService(ctx, dir, srcPath, o)
+	env.drops = drops
+	return env, err
 }
 
-// startService starts a service over the source database at srcPath with
+// startService starts a service over the source database at srcPath (or
+// o.SourcePath, if set; srcPath is still read for expected values) with
 // its data under dir, through the same wiring as `rexport serve`, on
 // 127.0.0.1:0; registers the source's first two partners (the second's
 // agreement leaves out forum posts and free text), a researcher of each
-// and two reviewers. o may set the logger; the rest is the tests'. The
+// and two reviewers. o may set the logger, the metadata database, the
+// files store and Workers < 0 (no builds); the rest is the tests'. The
 // caller stops it with stop, also on error.
 func startService(ctx context.Context, dir, srcPath string, o appOptions) (*e2e, error) {
 	env := &e2e{dir: dir, researchers: map[string]*client.Client{}}
@@ -137,7 +168,16 @@ func startService(ctx context.Context, dir, srcPath string, o appOptions) (*e2e,
 	if env.source, err = sql.Open("sqlite", "file:"+srcPath+"?mode=ro"); err != nil {
 		return env, err
 	}
-	o.DataDir, o.SourcePath, o.Workers, o.PollInterval = filepath.Join(dir, "data"), srcPath, 2, 50*time.Millisecond
+	// Two builds at once, unless the test asks for an API that builds
+	// nothing (Workers < 0).
+	workers := 2
+	if o.Workers < 0 {
+		workers = 0
+	}
+	if o.SourcePath == "" {
+		o.SourcePath = srcPath
+	}
+	o.DataDir, o.Workers, o.PollInterval = filepath.Join(dir, "data"), workers, 50*time.Millisecond
 	// The tests fire requests faster, and file more of them, than any
 	// client should.
 	o.RateLimit, o.DailyRequests = api.RateLimit{PerSecond: 10000, Burst: 10000}, 100000
@@ -230,6 +270,9 @@ func newInstance(t *testing.T, o appOptions) *e2e {
 	srcPath := filepath.Join(dir, "source.db")
 	if err := os.WriteFile(srcPath, src, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if storetest.Postgres() && o.DB == "" {
+		o.DB = pgtest.NewDatabase(t)
 	}
 	env, err := startService(context.Background(), dir, srcPath, o)
 	t.Cleanup(env.stop)

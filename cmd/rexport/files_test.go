@@ -41,7 +41,15 @@ func TestFilesInObjectStorage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix := "tenant-a/exports/" + b.id + "/"
+	stored, err := env.app.meta.Export(ctx, b.id, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each build uploads under its own lease.
+	prefix := "tenant-a/exports/" + b.id + "/" + stored.BuildLease + "/"
+	if stored.BuildLease == "" {
+		t.Fatal("a ready export without its build's lease")
+	}
 
 	t.Run("UploadsEveryFileAndKeepsNoneLocal", func(t *testing.T) {
 		want := []string{prefix + export.DeliveredName}
@@ -52,10 +60,11 @@ func TestFilesInObjectStorage(t *testing.T) {
 		if diff := cmp.Diff(want, s3.Keys(t, "")); diff != "" {
 			t.Errorf("objects in the bucket mismatch (-want +got):\n%s", diff)
 		}
-		for _, local := range []string{"exports", filepath.Join("work", "build-"+b.id)} {
-			if _, err := os.Stat(filepath.Join(env.app.dataDir, local)); !os.IsNotExist(err) {
-				t.Errorf("<data>/%s exists (%v): the files belong in the bucket", local, err)
-			}
+		if _, err := os.Stat(filepath.Join(env.app.dataDir, "exports")); !os.IsNotExist(err) {
+			t.Errorf("<data>/exports exists (%v): the files belong in the bucket", err)
+		}
+		if work, _ := filepath.Glob(filepath.Join(env.app.dataDir, "work", "build-"+b.id+"*")); len(work) > 0 {
+			t.Errorf("the build's working directory is still there: %v", work)
 		}
 	})
 

@@ -15,6 +15,8 @@ import (
 	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/fixtures"
 	"github.com/rexport/rexport/source/files"
+	"github.com/rexport/rexport/source/importer"
+	srcpostgres "github.com/rexport/rexport/source/postgres"
 	srcsqlite "github.com/rexport/rexport/source/sqlite"
 )
 
@@ -33,7 +35,9 @@ func newFixturesCmd() *cobra.Command {
 courses, learners, enrollments, quiz answers, grades, forum posts and survey
 answers, with personal data planted in free text and learners the export must
 exclude (opted out, deleted, under 13). It writes a new SQLite source database,
-or with --format csv|parquet one <table>.<format> file per table into DIR.`,
+or loads a PostgreSQL one (--out postgres://..., an existing database; the
+schema is created), or with --format csv|parquet writes one <table>.<format>
+file per table into DIR.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -77,7 +81,7 @@ or with --format csv|parquet one <table>.<format> file per table into DIR.`,
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed: the same seed gives the same data")
 	cmd.Flags().StringVar(&start, "start", fixtures.DefaultStart.Format(export.DateLayout), "first day of course activity (YYYY-MM-DD)")
 	cmd.Flags().IntVar(&cfg.Days, "days", fixtures.DefaultDays, "length of the activity period in days")
-	cmd.Flags().StringVar(&out, "out", "", "SQLite file to create, or directory for --format csv|parquet")
+	cmd.Flags().StringVar(&out, "out", "", "SQLite file to create, postgres:// URL to load, or directory for --format csv|parquet")
 	cmd.Flags().StringVar(&format, "format", "sqlite", "output: sqlite, csv or parquet")
 	cmd.Flags().BoolVar(&force, "force", false, "replace an existing output")
 	return cmd
@@ -103,6 +107,9 @@ func newRowsBar(w io.Writer, desc string) *progressbar.ProgressBar {
 // writeFixturesSQLite writes a new source database, replacing an existing
 // one only with force; on error nothing is left at path.
 func writeFixturesSQLite(cmd *cobra.Command, cfg fixtures.Config, path string, force bool, count func(string)) error {
+	if importer.IsPostgresURL(path) {
+		return writeFixturesPostgres(cmd.Context(), cfg, path, count)
+	}
 	if _, err := os.Stat(path); err == nil {
 		if !force {
 			return fmt.Errorf("%s exists; use --force to replace it", path)
@@ -131,15 +138,38 @@ func writeFixturesDB(ctx context.Context, cfg fixtures.Config, path string, coun
 		}
 	}()
 	return db.Load(ctx, func(ins *srcsqlite.Inserter) error {
-		return fixtures.Generate(cfg, func(table string, row export.Row) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if count != nil {
-				count(table)
-			}
-			return ins.Insert(table, row)
-		})
+		return generateInto(ctx, cfg, ins.Insert, count)
+	})
+}
+
+// writeFixturesPostgres loads generated data into the PostgreSQL source
+// database at url (created beforehand, e.g. with createdb), creating the
+// source schema, in one transaction: all or nothing.
+func writeFixturesPostgres(ctx context.Context, cfg fixtures.Config, url string, count func(string)) error {
+	db, err := srcpostgres.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	return db.Load(ctx, func(ins *srcpostgres.Inserter) error {
+		return generateInto(ctx, cfg, ins.Insert, count)
+	})
+}
+
+// generateInto generates the fixtures into insert, calling count, if not
+// nil, per row.
+func generateInto(ctx context.Context, cfg fixtures.Config, insert func(string, export.Row) error, count func(string)) error {
+	return fixtures.Generate(cfg, func(table string, row export.Row) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if count != nil {
+			count(table)
+		}
+		return insert(table, row)
 	})
 }
 

@@ -39,6 +39,7 @@ func userMessage(err error) string {
 
 type globalFlags struct {
 	dataDir  string
+	db       string
 	logLevel string
 	// logFormat is json (structured, the default) or text.
 	logFormat string
@@ -54,6 +55,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.dataDir, "data", envOr("REXPORT_DATA", "./rexport-data"), "data directory: metadata DB, export files, master key (env REXPORT_DATA)")
+	root.PersistentFlags().StringVar(&g.db, "db", envOr("REXPORT_DB", ""), dbFlagUsage)
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("REXPORT_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env REXPORT_LOG_LEVEL)")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", envOr("REXPORT_LOG_FORMAT", "json"), "log format: json or text (env REXPORT_LOG_FORMAT)")
 	root.AddCommand(

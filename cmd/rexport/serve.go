@@ -12,16 +12,19 @@ import (
 
 	"github.com/rexport/rexport/api"
 	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/export/riverqueue"
 	"github.com/rexport/rexport/fixtures"
+	"github.com/rexport/rexport/source/importer"
 )
 
 func newServeCmd(g *globalFlags) *cobra.Command {
 	var addr, source, files string
 	var fixtureLearners, workers int
+	var apiRole, workerRole bool
 	var lim limitFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the API and the build worker on the embedded default (SQLite)",
+		Short: "Run the HTTP API, the build worker, or both (the default)",
 		Long: `Run the HTTP API and the export build worker.
 
 The data directory (--data, env REXPORT_DATA) holds the metadata database
@@ -33,7 +36,19 @@ start prints a one-time admin token: keep it, it is not shown again.
 directory, or S3-compatible object storage that several servers share,
 s3://bucket/prefix?endpoint=URL&region=R with the credentials in the
 usual AWS environment variables. Builds write into <data>/work and upload
-the files before the export is ready.`,
+the files before the export is ready.
+
+Roles: --api serves the HTTP API and review console and builds nothing;
+--worker builds exports and serves only /healthz, /readyz and /metrics;
+neither (or both) does both. Any number of API and worker processes, on any
+machines, share one PostgreSQL metadata database (--db postgres://...), one
+source (--source postgres://... or a Parquet directory) and one files store
+(--files s3://...): River hands each build job to one worker. A worker that
+dies mid-build stops renewing its build lease (--build-lease); once the
+lease is stale another worker requeues the export under a new build
+generation and rebuilds it from scratch (after 5 interruptions it fails
+instead). All processes need the same master key (REXPORT_MASTER_KEY). See
+"Running at scale" in the README.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -41,7 +56,7 @@ the files before the export is ready.`,
 			if source == "" {
 				source = filepath.Join(g.dataDir, "source.db")
 			}
-			if fixtureLearners > 0 {
+			if fixtureLearners > 0 && !importer.IsPostgresURL(source) {
 				if err := os.MkdirAll(g.dataDir, 0o750); err != nil {
 					return err
 				}
@@ -52,8 +67,17 @@ the files before the export is ready.`,
 					}
 				}
 			}
+			if !apiRole && !workerRole {
+				apiRole, workerRole = true, true
+			}
+			if workerRole && workers < 1 {
+				return errors.New("--workers must be at least 1 on a worker (use --api for a process that builds nothing)")
+			}
+			if !workerRole {
+				workers = 0
+			}
 			lim.opts.DataDir, lim.opts.SourcePath, lim.opts.Workers, lim.opts.Log = g.dataDir, source, workers, log
-			lim.opts.Files = files
+			lim.opts.Files, lim.opts.DB, lim.opts.OpsOnly = files, g.db, !apiRole
 			if err := lim.parse(); err != nil {
 				return err
 			}
@@ -62,18 +86,21 @@ the files before the export is ready.`,
 				return err
 			}
 			defer a.Close()
-			token, err := a.ensureAdmin(ctx)
-			if err != nil {
-				return err
-			}
-			if token != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "First start: admin token (shown once, keep it safe):\n  %s\n", token)
+			if apiRole {
+				token, err := a.ensureAdmin(ctx)
+				if err != nil {
+					return err
+				}
+				if token != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "First start: admin token (shown once, keep it safe):\n  %s\n", token)
+				}
 			}
 			s, err := a.serve(ctx, addr)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rexport listening on %s (data %s, %d build workers)\n", s.URL, g.dataDir, workers)
+			role := map[[2]bool]string{{true, true}: "API and worker", {true, false}: "API", {false, true}: "worker"}[[2]bool{apiRole, workerRole}]
+			fmt.Fprintf(cmd.OutOrStdout(), "rexport %s listening on %s (data %s, %d build workers)\n", role, s.URL, g.dataDir, workers)
 			select {
 			case <-ctx.Done():
 				fmt.Fprintln(cmd.ErrOrStderr(), "shutting down")
@@ -86,9 +113,13 @@ the files before the export is ready.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", envOr("REXPORT_ADDR", "127.0.0.1:8080"), "listen address (env REXPORT_ADDR)")
-	cmd.Flags().StringVar(&source, "source", "", "source: SQLite database (default <data>/source.db) or directory of <table>.parquet files")
+	cmd.Flags().StringVar(&source, "source", "", "source: SQLite database (default <data>/source.db), postgres:// URL, or directory of <table>.parquet files")
 	cmd.Flags().IntVar(&fixtureLearners, "fixtures", 0, "if the source database does not exist, fill it with N generated learners")
-	cmd.Flags().IntVar(&workers, "workers", 1, "concurrent builds (0: API only)")
+	cmd.Flags().IntVar(&workers, "workers", 1, "builds this process runs at once (0: API only, like --api)")
+	cmd.Flags().BoolVar(&apiRole, "api", false, "serve the HTTP API and review console (with --worker too: both, the default)")
+	cmd.Flags().BoolVar(&workerRole, "worker", false, "build exports; serve only /healthz, /readyz and /metrics (with --api too: both, the default)")
+	cmd.Flags().DurationVar(&lim.opts.BuildTimeout, "build-timeout", riverqueue.DefaultBuildTimeout, "how long a build may run before it is cancelled and tried again")
+	cmd.Flags().DurationVar(&lim.opts.LeaseTTL, "build-lease", export.DefaultLeaseTTL, "how long a build's lease lasts without renewal before another worker may take its export over (renewed 4 times per period; keep it well above the workers' clock skew)")
 	cmd.Flags().StringVar(&files, "files", envOr("REXPORT_FILES", ""), filesFlagUsage)
 	lim.flags(cmd)
 	return cmd

@@ -18,8 +18,9 @@ func newSourceCmd() *cobra.Command {
 	imp := &cobra.Command{
 		Use:   "import --from DIR --to source.db",
 		Short: "Load <table>.csv and <table>.parquet files into the source database, all or nothing",
-		Long: `import loads every <table>.csv or <table>.parquet file in DIR into the SQLite
-source database (created if it does not exist) in one transaction. Any bad
+		Long: `import loads every <table>.csv or <table>.parquet file in DIR into the source
+database in one transaction: a SQLite file (created if it does not exist) or
+a postgres:// URL (an existing database; the schema is created). Any bad
 input refuses the whole import with an error naming the file, line or row,
 and column; nothing is imported. See docs/source-schema.md for the formats.`,
 		Args: cobra.NoArgs,
@@ -40,7 +41,7 @@ and column; nothing is imported. See docs/source-schema.md for the formats.`,
 		},
 	}
 	imp.Flags().StringVar(&from, "from", "", "directory of table files")
-	imp.Flags().StringVar(&to, "to", "", "SQLite source database")
+	imp.Flags().StringVar(&to, "to", "", "source database: SQLite file or postgres:// URL")
 	cmd.AddCommand(imp)
 	return cmd
 }

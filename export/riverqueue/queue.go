@@ -6,6 +6,7 @@
 package riverqueue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,8 +31,10 @@ type BuildArgs struct {
 // Kind implements river.JobArgs.
 func (BuildArgs) Kind() string { return "rexport_build" }
 
-// BuildMaxAttempts is how often a build is tried before it is marked failed.
-const BuildMaxAttempts = 3
+// BuildMaxAttempts is how often a build is tried before it is marked
+// failed. A worker killed mid-build spends an attempt too (River rescues
+// its job), so there are enough for a few lost workers.
+const BuildMaxAttempts = 8
 
 // InsertOpts implements river.JobArgsWithInsertOpts: one build job per
 // export and generation, however often an insert is retried.
@@ -39,32 +42,59 @@ func (BuildArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: BuildMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-// BuildFunc builds one export. lastAttempt tells it that a failure now is
-// final, so it should record the export as failed.
-type BuildFunc func(ctx context.Context, exportID string, lastAttempt bool) error
+// BuildFunc builds one generation of an export. lastAttempt tells it that
+// a failure now is final, so it should record the export as failed.
+type BuildFunc func(ctx context.Context, exportID string, generation int, lastAttempt bool) error
 
 type buildWorker struct {
 	river.WorkerDefaults[BuildArgs]
-	build BuildFunc
+	build   BuildFunc
+	snooze  time.Duration
+	timeout time.Duration
+}
+
+// NextRetry backs a failed build off exponentially, 2s, 4s, 8s... up to
+// two minutes, so the attempts span minutes: enough for a database or
+// object store blip to pass, not so long that a dead worker's export waits
+// for hours.
+func (w *buildWorker) NextRetry(job *river.Job[BuildArgs]) time.Time {
+	return time.Now().Add(retryBackoff(job.Attempt))
+}
+
+func retryBackoff(attempt int) time.Duration {
+	const most = 2 * time.Minute
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt > 7 {
+		return most
+	}
+	return min(time.Duration(1<<attempt)*time.Second, most)
 }
 
 func (w *buildWorker) Work(ctx context.Context, job *river.Job[BuildArgs]) error {
-	err := w.build(ctx, job.Args.ExportID, job.Attempt >= job.MaxAttempts)
+	err := w.build(ctx, job.Args.ExportID, job.Args.Generation, job.Attempt >= job.MaxAttempts)
 	if errors.Is(err, export.ErrBusy) {
-		// The partner has its share of builds running: wait, without
-		// spending an attempt.
-		return river.JobSnooze(BusySnooze)
+		// The partner has its share of builds running, or a live build
+		// on another worker holds the export: wait, without spending an
+		// attempt.
+		return river.JobSnooze(w.snooze)
 	}
 	return err
 }
 
-// BusySnooze is how long a build waits when its partner already has the
-// most builds running that it may.
+// BusySnooze is how long a build waits by default when its partner
+// already has the most builds running that it may, or another worker's
+// build of the export is alive.
 const BusySnooze = 15 * time.Second
 
-// Timeout disables River's default per-job timeout: a large export may run
-// for hours, and cancellation comes from shutdown instead.
-func (w *buildWorker) Timeout(*river.Job[BuildArgs]) time.Duration { return -1 }
+// Timeout bounds a build (Config.BuildTimeout). River rescues the job of a
+// worker that died only once this much time has passed since it started;
+// export.Runner.Watch requeues its export long before, from its lease.
+func (w *buildWorker) Timeout(*river.Job[BuildArgs]) time.Duration { return w.timeout }
+
+// DefaultBuildTimeout is how long a build may run by default.
+const DefaultBuildTimeout = 24 * time.Hour
 
 // SweepArgs are the arguments of the periodic retention job.
 type SweepArgs struct{}
@@ -85,6 +115,10 @@ type sweepWorker struct {
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error { return w.sweep(ctx) }
 
+// Timeout bounds a sweep: it lists and deletes, and the next one starts
+// where it stopped.
+func (w *sweepWorker) Timeout(*river.Job[SweepArgs]) time.Duration { return 10 * time.Minute }
+
 // Config configures a queue.
 type Config struct {
 	// Workers is the number of builds run at once; 0 makes an insert-only
@@ -103,10 +137,13 @@ type Config struct {
 	// LISTEN/NOTIFY: for PostgreSQL behind a pooler that does not pass
 	// notifications on. SQLite always polls.
 	PollOnly bool
-	// RescueAfter is how long a build may run before River takes its
-	// worker for dead and runs the job again (0: River's default, one
-	// hour). A build must finish well within it.
-	RescueAfter time.Duration
+	// BuildTimeout is how long a build may run before it is cancelled and
+	// retried (0: DefaultBuildTimeout). River also takes a job that has
+	// been running longer for one whose worker died, and runs it again.
+	BuildTimeout time.Duration
+	// BusySnooze is how long a build that found its partner at its cap,
+	// or its export held by a live build, waits (0: BusySnooze).
+	BusySnooze time.Duration
 }
 
 // Backend is what a metadata database gives its queue.
@@ -166,12 +203,16 @@ const fetchCooldown = 100 * time.Millisecond
 func riverConfig(cfg Config, listen bool) *river.Config {
 	workers := river.NewWorkers()
 	rc := &river.Config{
-		Logger:               quietLogger(cfg.Logger),
-		PollOnly:             cfg.PollOnly || !listen,
-		FetchPollInterval:    cfg.PollInterval,
-		FetchCooldown:        min(cfg.PollInterval, fetchCooldown),
-		RescueStuckJobsAfter: cfg.RescueAfter,
-		Workers:              workers,
+		Logger:            quietLogger(cfg.Logger),
+		PollOnly:          cfg.PollOnly || !listen,
+		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     min(cfg.PollInterval, fetchCooldown),
+		// River rescues a job only once its kind's timeout has passed too.
+		RescueStuckJobsAfter: cmp.Or(cfg.BuildTimeout, DefaultBuildTimeout) + time.Minute,
+		// Each job kind sets its own timeout (builds have none); River's
+		// one-minute default would also forbid a RescueAfter under it.
+		JobTimeout: -1,
+		Workers:    workers,
 	}
 	if rc.FetchPollInterval == 0 {
 		rc.FetchPollInterval, rc.FetchCooldown = time.Second, fetchCooldown
@@ -181,7 +222,8 @@ func riverConfig(cfg Config, listen bool) *river.Config {
 		rc.SkipUnknownJobCheck = true
 		return rc
 	}
-	river.AddWorker(workers, &buildWorker{build: cfg.Build})
+	river.AddWorker(workers, &buildWorker{build: cfg.Build, snooze: cmp.Or(cfg.BusySnooze, BusySnooze),
+		timeout: cmp.Or(cfg.BuildTimeout, DefaultBuildTimeout)})
 	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 	if cfg.Sweep != nil {
 		river.AddWorker(workers, &sweepWorker{sweep: cfg.Sweep})

@@ -333,16 +333,16 @@ func TestAuditWriteFailureChangesNothing(t *testing.T) {
 		if state == export.StateQueued {
 			return db
 		}
-		_, err = db.StartBuild(ctx, "exp_1", 3, 0)
+		_, err = db.StartBuild(ctx, "exp_1", 3, 0, testLease, time.Time{})
 		must(err)
 		switch state {
 		case export.StateBuilding:
 		case export.StateFailed:
-			must(db.FailBuild(ctx, "exp_1", "boom"))
+			must(db.FailBuild(ctx, "exp_1", testLease, "boom"))
 		case export.StateReady:
-			must(db.FinishBuild(ctx, "exp_1", export.BuildResult{Files: files, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+			must(db.FinishBuild(ctx, "exp_1", testLease, export.BuildResult{Files: files, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 		case export.StateExpired:
-			must(db.FinishBuild(ctx, "exp_1", export.BuildResult{Files: files, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+			must(db.FinishBuild(ctx, "exp_1", testLease, export.BuildResult{Files: files, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 			_, err := db.ExpireDue(ctx, t0.Add(2*time.Hour))
 			must(err)
 		default:
@@ -390,11 +390,14 @@ func TestAuditWriteFailureChangesNothing(t *testing.T) {
 			_, err := db.Act(ctx, "exp_1", export.Act{By: "v2", Action: export.ActionRevoke, From: []export.State{export.StateReady}, To: export.StateRevoked, Detail: "reason=r"})
 			return err
 		}},
-		{"StartBuild", export.StateQueued, func(ctx context.Context, db store) error { _, err := db.StartBuild(ctx, "exp_1", 3, 0); return err }},
-		{"FinishBuild", export.StateBuilding, func(ctx context.Context, db store) error {
-			return db.FinishBuild(ctx, "exp_1", export.BuildResult{Files: files, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		{"StartBuild", export.StateQueued, func(ctx context.Context, db store) error {
+			_, err := db.StartBuild(ctx, "exp_1", 3, 0, testLease, time.Time{})
+			return err
 		}},
-		{"FailBuild", export.StateBuilding, func(ctx context.Context, db store) error { return db.FailBuild(ctx, "exp_1", "boom") }},
+		{"FinishBuild", export.StateBuilding, func(ctx context.Context, db store) error {
+			return db.FinishBuild(ctx, "exp_1", testLease, export.BuildResult{Files: files, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		}},
+		{"FailBuild", export.StateBuilding, func(ctx context.Context, db store) error { return db.FailBuild(ctx, "exp_1", testLease, "boom") }},
 		{"ExpireDue", export.StateReady, func(ctx context.Context, db store) error {
 			ids, err := db.ExpireDue(ctx, t0.Add(2*time.Hour))
 			if err == nil && len(ids) != 1 {

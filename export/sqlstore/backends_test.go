@@ -297,3 +297,6 @@ func snapshot(t *testing.T, db *testDB) []string {
 	}
 	return append(out, fmt.Sprintf("river_job count %d", jobs))
 }
+
+// testLease is the build lease the tests' builds run under.
+const testLease = "test-worker.b1"

@@ -30,13 +30,14 @@ func (s *Store[TTx]) CreateExport(ctx context.Context, e *export.Export) (err er
 	})
 }
 
-const exportColumns = `id, partner_id, requested_by, request_json, state, key_version, rows_written, rows_estimated, files_json, error, created_at, updated_at, ready_at, expires_at, generation, files_deleted_at, series_id, run, window_from, window_to`
+const exportColumns = `id, partner_id, requested_by, request_json, state, key_version, rows_written, rows_estimated, files_json, error, created_at, updated_at, ready_at, expires_at, generation, files_deleted_at, series_id, run, window_from, window_to, build_lease, lease_renewed_at`
 
 func scanExport(r Row) (*export.Export, error) {
 	var e export.Export
-	var req, state, files, created, updated, ready, expires, deleted, wfrom, wto string
+	var req, state, files, created, updated, ready, expires, deleted, wfrom, wto, renewed string
 	if err := r.Scan(&e.ID, &e.PartnerID, &e.RequestedBy, &req, &state, &e.KeyVersion, &e.Progress.RowsWritten, &e.Progress.RowsEstimated,
-		&files, &e.Error, &created, &updated, &ready, &expires, &e.Generation, &deleted, &e.SeriesID, &e.Run, &wfrom, &wto); err != nil {
+		&files, &e.Error, &created, &updated, &ready, &expires, &e.Generation, &deleted, &e.SeriesID, &e.Run, &wfrom, &wto,
+		&e.BuildLease, &renewed); err != nil {
 		return nil, err
 	}
 	e.State = export.State(state)
@@ -50,7 +51,7 @@ func scanExport(r Row) (*export.Export, error) {
 		dst *time.Time
 		s   string
 	}{{&e.CreatedAt, created}, {&e.UpdatedAt, updated}, {&e.ReadyAt, ready}, {&e.ExpiresAt, expires},
-		{&e.FilesDeletedAt, deleted}, {&e.WindowFrom, wfrom}, {&e.WindowTo, wto}} {
+		{&e.FilesDeletedAt, deleted}, {&e.WindowFrom, wfrom}, {&e.WindowTo, wto}, {&e.LeaseRenewedAt, renewed}} {
 		var err error
 		if *f.dst, err = parseTime(f.s); err != nil {
 			return nil, err
@@ -225,6 +226,10 @@ func (s *Store[TTx]) Act(ctx context.Context, id string, a export.Act) (_ *expor
 			return err
 		}
 		if a.To == export.StateQueued {
+			// A reviewer's retry starts counting interruptions anew.
+			if err := tx.Exec(ctx, `UPDATE exports SET interruptions = 0 WHERE id = ?`, id); err != nil {
+				return err
+			}
 			return s.queue(ctx, tx, id, partnerID, a.By, "")
 		}
 		return s.setState(ctx, tx, id, a.To, s.now(), "")
@@ -260,49 +265,62 @@ func (s *Store[TTx]) CountExportsSince(ctx context.Context, partnerID string, si
 	return n, err
 }
 
-// transition moves an export from one of the states in from to next,
-// setting the extra columns, and audits it as the system's action.
-func (s *Store[TTx]) transition(ctx context.Context, id string, from []export.State, next export.State, action, detail, set string, args ...any) error {
-	return s.inTx(ctx, func(tx Tx[TTx]) error {
-		partnerID, err := s.checkState(ctx, tx, id, from)
-		if err != nil {
-			return err
-		}
-		if err := s.setState(ctx, tx, id, next, s.now(), set, args...); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: action, ExportID: id, PartnerID: partnerID, Detail: detail})
-	})
-}
-
 // StartBuild implements export.Store.
-func (s *Store[TTx]) StartBuild(ctx context.Context, id string, estimated int64, maxPerPartner int) (_ *export.Export, err error) {
+func (s *Store[TTx]) StartBuild(ctx context.Context, id string, estimated int64, maxPerPartner int, lease string, staleBefore time.Time) (_ *export.Export, err error) {
 	defer export.Wrap(&err, "DB.StartBuild(%s)", id)
+	if lease == "" {
+		return nil, export.Errorf(export.EINVALID, "a build needs a lease")
+	}
 	err = s.inTx(ctx, func(tx Tx[TTx]) error {
-		partnerID, err := s.checkState(ctx, tx, id, []export.State{export.StateQueued, export.StateBuilding})
+		b, err := s.buildRow(ctx, tx, id, export.StateQueued, export.StateBuilding)
 		if err != nil {
 			return err
+		}
+		detail := fmt.Sprintf("rows_estimated=%d lease=%s", estimated, lease)
+		if b.state == export.StateBuilding && b.lease != "" && b.lease != lease {
+			if b.renewed.After(staleBefore) {
+				return export.ErrBusy // another worker's build is alive
+			}
+			// Its worker stopped renewing the lease: it died, or lost
+			// the database. This build takes over; the old one can no
+			// longer record progress or finish.
+			detail += " took_over=" + b.lease
 		}
 		if maxPerPartner > 0 {
 			// Builds of one partner take turns on its row, so two cannot
 			// both take its last slot.
-			if err := tx.Exec(ctx, `SELECT id FROM partners WHERE id = ?`+s.d.ForUpdate, partnerID); err != nil {
+			if err := tx.Exec(ctx, `SELECT id FROM partners WHERE id = ?`+s.d.ForUpdate, b.partnerID); err != nil {
 				return err
 			}
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM exports WHERE partner_id = ? AND state = ? AND id != ?`,
-				partnerID, string(export.StateBuilding), id).Scan(&n); err != nil {
+			// A build whose lease went stale holds no slot: its worker died.
+			renewals, err := queryAll(ctx, tx, func(r Row) (at string, err error) {
+				err = r.Scan(&at)
+				return at, err
+			}, `SELECT lease_renewed_at FROM exports WHERE partner_id = ? AND state = ? AND id != ?`,
+				b.partnerID, string(export.StateBuilding), id)
+			if err != nil {
 				return err
+			}
+			n := 0
+			for _, at := range renewals {
+				t, err := parseTime(at)
+				if err != nil {
+					return err
+				}
+				if t.After(staleBefore) {
+					n++
+				}
 			}
 			if n >= maxPerPartner {
 				return export.ErrBusy
 			}
 		}
-		if err := s.setState(ctx, tx, id, export.StateBuilding, s.now(), `rows_estimated = ?, rows_written = 0, error = ''`, estimated); err != nil {
+		now := s.now()
+		if err := s.setState(ctx, tx, id, export.StateBuilding, now, `rows_estimated = ?, rows_written = 0, error = '', build_lease = ?, lease_renewed_at = ?`,
+			estimated, lease, formatTime(now)); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: "export.build.start", ExportID: id, PartnerID: partnerID,
-			Detail: fmt.Sprintf("rows_estimated=%d", estimated)})
+		return s.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: "export.build.start", ExportID: id, PartnerID: b.partnerID, Detail: detail})
 	})
 	if err != nil {
 		return nil, err
@@ -310,15 +328,115 @@ func (s *Store[TTx]) StartBuild(ctx context.Context, id string, estimated int64,
 	return s.Export(ctx, id, "", true)
 }
 
+// RequeueStale implements export.Store.
+func (s *Store[TTx]) RequeueStale(ctx context.Context, staleBefore time.Time, maxInterruptions int) (requeued, failed []string, err error) {
+	defer export.Wrap(&err, "DB.RequeueStale")
+	building, err := s.Exports(ctx, export.ExportFilter{AllPartners: true, State: export.StateBuilding, Limit: 100000})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range building {
+		if e.LeaseRenewedAt.After(staleBefore) {
+			continue
+		}
+		gaveUp := false
+		err := s.inTx(ctx, func(tx Tx[TTx]) error {
+			b, err := s.buildRow(ctx, tx, e.ID, export.StateBuilding)
+			if err != nil {
+				return err
+			}
+			if b.lease != e.BuildLease || b.renewed.After(staleBefore) {
+				return errMovedOn // renewed, or requeued by another worker, meanwhile
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT interruptions FROM exports WHERE id = ?`, e.ID).Scan(&n); err != nil {
+				return err
+			}
+			n++
+			if n >= maxInterruptions {
+				gaveUp = true
+				msg := fmt.Sprintf("the build was interrupted %d times (its worker stopped); staff have been notified", n)
+				if err := s.setState(ctx, tx, e.ID, export.StateFailed, s.now(), `error = ?, interruptions = ?`, msg, n); err != nil {
+					return err
+				}
+				return s.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: "export.build.fail", ExportID: e.ID, PartnerID: b.partnerID,
+					Detail: msg + " lease=" + b.lease})
+			}
+			if err := tx.Exec(ctx, `UPDATE exports SET interruptions = ? WHERE id = ?`, n, e.ID); err != nil {
+				return err
+			}
+			return s.queue(ctx, tx, e.ID, b.partnerID, "system", fmt.Sprintf("interrupted=%d stale_lease=%s", n, b.lease))
+		})
+		switch {
+		case errors.Is(err, errMovedOn) || export.ErrorCode(err) == export.ECONFLICT:
+		case err != nil:
+			return requeued, failed, err
+		case gaveUp:
+			failed = append(failed, e.ID)
+		default:
+			requeued = append(requeued, e.ID)
+		}
+	}
+	return requeued, failed, nil
+}
+
+// errMovedOn ends a transaction whose export changed since it was read.
+var errMovedOn = errors.New("the export moved on")
+
+// buildState is what a build's store calls check of its export's row.
+type buildState struct {
+	partnerID string
+	state     export.State
+	lease     string
+	renewed   time.Time
+}
+
+// buildRow reads and locks an export's row for a build's write; ENOTFOUND,
+// or ECONFLICT if the export is in none of the states from.
+func (s *Store[TTx]) buildRow(ctx context.Context, tx Tx[TTx], id string, from ...export.State) (b buildState, err error) {
+	var state, renewed string
+	err = tx.QueryRow(ctx, `SELECT partner_id, state, build_lease, lease_renewed_at FROM exports WHERE id = ?`+s.d.ForUpdate, id).
+		Scan(&b.partnerID, &state, &b.lease, &renewed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, export.Errorf(export.ENOTFOUND, "export %s not found", id)
+	} else if err != nil {
+		return b, err
+	}
+	b.state = export.State(state)
+	if !slices.Contains(from, b.state) {
+		return b, export.Errorf(export.ECONFLICT, "export %s is %s", id, state)
+	}
+	b.renewed, err = parseTime(renewed)
+	return b, err
+}
+
+// leased checks that the build holding lease still owns the export: a
+// building export belongs to the build whose lease it records.
+func leased(id string, b buildState, lease string) error {
+	if b.state == export.StateBuilding && b.lease != lease {
+		return export.Errorf(export.ECONFLICT, "export %s: this build's lease passed to another build", id)
+	}
+	return nil
+}
+
 // SetProgress implements export.Store.
-func (s *Store[TTx]) SetProgress(ctx context.Context, id string, written int64) (err error) {
+func (s *Store[TTx]) SetProgress(ctx context.Context, id, lease string, written int64) (err error) {
 	defer export.Wrap(&err, "DB.SetProgress(%s)", id)
-	return s.db.Exec(ctx, `UPDATE exports SET rows_written = ?, updated_at = ? WHERE id = ? AND state = ?`,
-		written, formatTime(s.now()), id, string(export.StateBuilding))
+	return s.inTx(ctx, func(tx Tx[TTx]) error {
+		b, err := s.buildRow(ctx, tx, id, export.StateBuilding)
+		if err != nil {
+			return err
+		}
+		if err := leased(id, b, lease); err != nil {
+			return err
+		}
+		now := formatTime(s.now())
+		return tx.Exec(ctx, `UPDATE exports SET rows_written = ?, lease_renewed_at = ?, updated_at = ? WHERE id = ?`, written, now, now, id)
+	})
 }
 
 // FinishBuild implements export.Store.
-func (s *Store[TTx]) FinishBuild(ctx context.Context, id string, r export.BuildResult) (err error) {
+func (s *Store[TTx]) FinishBuild(ctx context.Context, id, lease string, r export.BuildResult) (err error) {
 	defer export.Wrap(&err, "DB.FinishBuild(%s)", id)
 	files, err := json.Marshal(r.Files)
 	if err != nil {
@@ -328,17 +446,36 @@ func (s *Store[TTx]) FinishBuild(ctx context.Context, id string, r export.BuildR
 	for _, f := range r.Files {
 		rows += f.Rows
 	}
-	return s.transition(ctx, id, []export.State{export.StateBuilding}, export.StateReady, "export.build.ready",
-		fmt.Sprintf("files=%d rows=%d", len(r.Files), rows),
+	return s.endBuild(ctx, id, lease, []export.State{export.StateBuilding}, export.StateReady, "export.build.ready",
+		fmt.Sprintf("files=%d rows=%d lease=%s", len(r.Files), rows, lease),
 		// Once built, the estimate gives way to the actual count.
 		`files_json = ?, rows_written = ?, rows_estimated = ?, ready_at = ?, expires_at = ?`, string(files), rows, rows, formatTime(r.ReadyAt), formatTime(r.ExpiresAt))
 }
 
 // FailBuild implements export.Store.
-func (s *Store[TTx]) FailBuild(ctx context.Context, id, message string) (err error) {
+func (s *Store[TTx]) FailBuild(ctx context.Context, id, lease, message string) (err error) {
 	defer export.Wrap(&err, "DB.FailBuild(%s)", id)
-	return s.transition(ctx, id, []export.State{export.StateBuilding, export.StateQueued}, export.StateFailed, "export.build.fail",
+	return s.endBuild(ctx, id, lease, []export.State{export.StateBuilding, export.StateQueued}, export.StateFailed, "export.build.fail",
 		message, `error = ?`, message)
+}
+
+// endBuild moves an export from one of the states from to next, if a
+// building export is still the build's with lease, and audits it as the
+// system's action.
+func (s *Store[TTx]) endBuild(ctx context.Context, id, lease string, from []export.State, next export.State, action, detail, set string, args ...any) error {
+	return s.inTx(ctx, func(tx Tx[TTx]) error {
+		b, err := s.buildRow(ctx, tx, id, from...)
+		if err != nil {
+			return err
+		}
+		if err := leased(id, b, lease); err != nil {
+			return err
+		}
+		if err := s.setState(ctx, tx, id, next, s.now(), set, args...); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: action, ExportID: id, PartnerID: b.partnerID, Detail: detail})
+	})
 }
 
 // ExpireDue implements export.Store.

@@ -37,7 +37,7 @@ func TestQueueRunsBuilds(t *testing.T) {
 					// Two slots, so that a fetch never fills them and a
 					// finished build does not fetch again on its own.
 					Workers: 2,
-					Build: func(_ context.Context, id string, lastAttempt bool) error {
+					Build: func(_ context.Context, id string, _ int, lastAttempt bool) error {
 						if lastAttempt {
 							t.Errorf("build of %s: first attempt marked last", id)
 						}
@@ -46,7 +46,7 @@ func TestQueueRunsBuilds(t *testing.T) {
 					},
 					PollInterval: mode.poll,
 					PollOnly:     mode.pollOnly,
-					RescueAfter:  2 * time.Hour,
+					BuildTimeout: 2 * time.Hour,
 				})
 				if err != nil {
 					t.Fatal(err)

@@ -309,13 +309,13 @@ func buildJobs(t *testing.T, db *testDB) int {
 func TestBuildTransitions(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		b := setup(t, be)
-		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0); export.ErrorCode(err) != export.ECONFLICT {
+		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, testLease, time.Time{}); export.ErrorCode(err) != export.ECONFLICT {
 			t.Fatalf("StartBuild of a submitted export: err = %v, want conflict", err)
 		}
 		if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: false, Reason: "no", At: b.now}, 1); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0); export.ErrorCode(err) != export.ECONFLICT {
+		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, testLease, time.Time{}); export.ErrorCode(err) != export.ECONFLICT {
 			t.Fatalf("StartBuild of a rejected export: err = %v, want conflict", err)
 		}
 
@@ -324,14 +324,14 @@ func TestBuildTransitions(t *testing.T) {
 		if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}, 1); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0); err != nil {
+		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, testLease, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.db.SetProgress(b.ctx, "exp_1", 4); err != nil {
+		if err := b.db.SetProgress(b.ctx, "exp_1", testLease, 4); err != nil {
 			t.Fatal(err)
 		}
 		files := []export.File{{Name: "grades.parquet", Table: "grades", Rows: 9, Size: 100, SHA256: "ab"}}
-		if err := b.db.FinishBuild(b.ctx, "exp_1", export.BuildResult{Files: files, ReadyAt: b.now, ExpiresAt: b.now.Add(time.Hour)}); err != nil {
+		if err := b.db.FinishBuild(b.ctx, "exp_1", testLease, export.BuildResult{Files: files, ReadyAt: b.now, ExpiresAt: b.now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		e, err := b.db.Export(b.ctx, "exp_1", "p1", false)
@@ -344,8 +344,98 @@ func TestBuildTransitions(t *testing.T) {
 		if diff := cmp.Diff(files, e.Files); diff != "" {
 			t.Errorf("files mismatch (-want +got):\n%s", diff)
 		}
-		if err := b.db.FailBuild(b.ctx, "exp_1", "x"); export.ErrorCode(err) != export.ECONFLICT {
+		if err := b.db.FailBuild(b.ctx, "exp_1", testLease, "x"); export.ErrorCode(err) != export.ECONFLICT {
 			t.Errorf("FailBuild of a ready export: err = %v, want conflict", err)
+		}
+	})
+}
+
+// TestBuildLease checks that a building export belongs to one build: a
+// second build waits while the first renews its lease, takes over a stale
+// one, and from then on the first can neither record progress, nor
+// finish, nor fail the export.
+func TestBuildLease(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		b := setup(t, be)
+		b.db.setEnqueuer(func(string, int) error { return nil })
+		if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}, 1); err != nil {
+			t.Fatal(err)
+		}
+		const first, second = "w1-100.aaa", "w2-200.bbb"
+		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, "", time.Time{}); export.ErrorCode(err) != export.EINVALID {
+			t.Errorf("StartBuild without a lease: err = %v, want invalid", err)
+		}
+		e, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, first, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.BuildLease != first || !e.LeaseRenewedAt.Equal(b.now) {
+			t.Errorf("started: lease %q renewed %v, want %q at %v", e.BuildLease, e.LeaseRenewedAt, first, b.now)
+		}
+		// The first build renewed its lease at b.now: alive for a second
+		// build that counts leases renewed after b.now-1s as alive.
+		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, second, b.now.Add(-time.Second)); !errors.Is(err, export.ErrBusy) {
+			t.Fatalf("StartBuild over a live lease: err = %v, want ErrBusy", err)
+		}
+		if err := b.db.SetProgress(b.ctx, "exp_1", second, 1); export.ErrorCode(err) != export.ECONFLICT {
+			t.Errorf("SetProgress under a lease that is not the export's: err = %v, want conflict", err)
+		}
+		if err := b.db.SetProgress(b.ctx, "exp_1", first, 3); err != nil {
+			t.Fatal(err)
+		}
+		// The same build may start again (a retry in the same process).
+		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, first, b.now.Add(-time.Second)); err != nil {
+			t.Errorf("restart under the same lease: %v", err)
+		}
+		// Stale: renewed at b.now, and the second build counts only
+		// renewals after b.now+1s as alive.
+		e, err = b.db.StartBuild(b.ctx, "exp_1", 10, 0, second, b.now.Add(time.Second))
+		if err != nil {
+			t.Fatalf("taking over a stale lease: %v", err)
+		}
+		if e.BuildLease != second || e.State != export.StateBuilding || e.Progress.RowsWritten != 0 {
+			t.Errorf("taken over: %+v", e)
+		}
+		files := []export.File{{Name: "grades.parquet", Table: "grades", Rows: 9, Size: 100, SHA256: "ab"}}
+		result := export.BuildResult{Files: files, ReadyAt: b.now, ExpiresAt: b.now.Add(time.Hour)}
+		if err := b.db.SetProgress(b.ctx, "exp_1", first, 5); export.ErrorCode(err) != export.ECONFLICT {
+			t.Errorf("SetProgress by the build taken over: err = %v, want conflict", err)
+		}
+		if err := b.db.FinishBuild(b.ctx, "exp_1", first, result); export.ErrorCode(err) != export.ECONFLICT {
+			t.Errorf("FinishBuild by the build taken over: err = %v, want conflict", err)
+		}
+		if err := b.db.FailBuild(b.ctx, "exp_1", first, "x"); export.ErrorCode(err) != export.ECONFLICT {
+			t.Errorf("FailBuild by the build taken over: err = %v, want conflict", err)
+		}
+		if err := b.db.FinishBuild(b.ctx, "exp_1", second, result); err != nil {
+			t.Fatal(err)
+		}
+		e, err = b.db.Export(b.ctx, "exp_1", "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.State != export.StateReady || e.BuildLease != second {
+			t.Errorf("finished: state %s lease %q, want ready under %q", e.State, e.BuildLease, second)
+		}
+		log, err := b.db.AuditLog(b.ctx, "exp_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var starts, readies []string
+		for _, a := range log {
+			switch a.Action {
+			case "export.build.start":
+				starts = append(starts, a.Detail)
+			case "export.build.ready":
+				readies = append(readies, a.Detail)
+			}
+		}
+		wantStarts := []string{"rows_estimated=10 lease=" + first, "rows_estimated=10 lease=" + first, "rows_estimated=10 lease=" + second + " took_over=" + first}
+		if diff := cmp.Diff(wantStarts, starts); diff != "" {
+			t.Errorf("build starts in the audit log (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"files=1 rows=9 lease=" + second}, readies); diff != "" {
+			t.Errorf("ready entries in the audit log (-want +got):\n%s", diff)
 		}
 	})
 }
