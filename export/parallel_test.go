@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/internal/arrowtest"
 )
 
 // TestParallelBuildMatchesSequential builds the same export with one and
@@ -115,19 +116,5 @@ func arrowRows(t *testing.T, data []byte) [][]string {
 		t.Fatalf("arrow-go cannot read the Parquet file: %v", err)
 	}
 	defer tbl.Release()
-	rows := make([][]string, tbl.NumRows())
-	for c := range int(tbl.NumCols()) {
-		r := 0
-		for _, chunk := range tbl.Column(c).Data().Chunks() {
-			for i := range chunk.Len() {
-				v := "<null>"
-				if !chunk.IsNull(i) {
-					v = chunk.ValueStr(i)
-				}
-				rows[r] = append(rows[r], v)
-				r++
-			}
-		}
-	}
-	return rows
+	return arrowtest.Rows(tbl)
 }

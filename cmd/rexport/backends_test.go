@@ -7,11 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rexport/rexport/deidentify"
 	"github.com/rexport/rexport/fixtures"
+	"github.com/rexport/rexport/internal/arrowtest"
 	"github.com/rexport/rexport/internal/pgtest"
 )
 
@@ -52,7 +52,12 @@ func TestSameExportOnSQLiteAndPostgres(t *testing.T) {
 		b := buildExport(t, env, env.partners[0], allAPITables(), true)
 		out := map[string][][]string{}
 		for name, tbl := range b.tables {
-			out[name] = tableRows(tbl)
+			// A header of column names, then the rows.
+			var header []string
+			for _, f := range tbl.Schema().Fields() {
+				header = append(header, f.Name)
+			}
+			out[name] = append([][]string{header}, arrowtest.Rows(tbl)...)
 		}
 		return out
 	}
@@ -69,26 +74,4 @@ func TestSameExportOnSQLiteAndPostgres(t *testing.T) {
 			t.Errorf("%s differs between SQLite and PostgreSQL (-sqlite +postgres):\n%s", name, diff)
 		}
 	}
-}
-
-// tableRows is an Arrow table as text: a header of column names, then one
-// line per row, with nulls spelled out.
-func tableRows(tbl arrow.Table) [][]string {
-	n := int(tbl.NumRows())
-	rows := make([][]string, n+1)
-	for c := 0; c < int(tbl.NumCols()); c++ {
-		rows[0] = append(rows[0], tbl.Schema().Field(c).Name)
-		r := 1
-		for _, chunk := range tbl.Column(c).Data().Chunks() {
-			for i := 0; i < chunk.Len(); i++ {
-				v := "NULL"
-				if !chunk.IsNull(i) {
-					v = chunk.ValueStr(i)
-				}
-				rows[r] = append(rows[r], v)
-				r++
-			}
-		}
-	}
-	return rows
 }
