@@ -740,7 +740,27 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		gradeCol, passedCol := t.ColumnIndex("grade"), t.ColumnIndex("passed")
 		excluded := exclusionFor(t)
 		out := make(Row, len(plan))
-		err = bc.Source.Scan(ctx, bc.query(bc.in, t.Name), func(sr SourceRow) error {
+		q := bc.query(bc.in, t.Name)
+		if pusher, ok := bc.Source.(ExclusionPusher); ok && t.Name != TableCourses {
+			// The database leaves out deleted and opted-out learners' rows
+			// (the check below stays, as a second line); the manifest
+			// still counts those learners.
+			err := pusher.ExcludedLearners(ctx, q, func(f LearnerFacts) error {
+				reason := ExcludedOptedOut
+				if f.Deleted {
+					reason = ExcludedDeleted
+				}
+				if exclusionRank[reason] > exclusionRank[bt.excluded[f.LearnerID]] {
+					bt.excluded[f.LearnerID] = reason
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			q.DropExcluded = true
+		}
+		err = bc.Source.Scan(ctx, q, func(sr SourceRow) error {
 			if visited++; visited == progressEvery {
 				bc.addVisited(visited)
 				visited = 0

@@ -23,6 +23,21 @@ type SourceQuery struct {
 	Courses []string
 	From    time.Time
 	To      time.Time
+	// DropExcluded asks a source that implements ExclusionPusher to leave
+	// out, in its own query, the rows of learners who are deleted or opted
+	// out, so they never leave the database. Other sources ignore it; the
+	// build excludes those rows itself either way.
+	DropExcluded bool
+}
+
+// ExclusionPusher is a Source that can leave out the rows of deleted and
+// opted-out learners in its query (SourceQuery.DropExcluded), and list
+// those learners so the manifest still counts them.
+type ExclusionPusher interface {
+	// ExcludedLearners calls fn once with the facts of each deleted or
+	// opted-out learner who has a row selected by q (whatever
+	// q.DropExcluded), in learner_id order.
+	ExcludedLearners(ctx context.Context, q SourceQuery, fn func(LearnerFacts) error) error
 }
 
 // LearnerFacts are the facts about the learner a source row belongs to that

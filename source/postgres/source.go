@@ -11,7 +11,10 @@ import (
 	"github.com/rexport/rexport/source/internal/sqlsource"
 )
 
-var _ export.Source = (*DB)(nil)
+var (
+	_ export.Source          = (*DB)(nil)
+	_ export.ExclusionPusher = (*DB)(nil)
+)
 
 // dialect spells the export queries for PostgreSQL: numbered parameters,
 // a list as one text[] parameter.
@@ -89,6 +92,35 @@ func (db *DB) cursor(ctx context.Context, query string, args []any, visit func([
 			}
 		}
 	}
+}
+
+// ExcludedLearners implements export.ExclusionPusher.
+func (db *DB) ExcludedLearners(ctx context.Context, q export.SourceQuery, fn func(export.LearnerFacts) error) (err error) {
+	defer sqlsource.Wrap(&err, "excluded learners of %s", q.Table)
+	q.DropExcluded = false
+	b, ok, err := dialect.Query(q)
+	if err != nil || !ok || b.ExcludedSQL() == "" {
+		return err
+	}
+	rows, err := db.pool.Query(ctx, b.ExcludedSQL(), b.Args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		f, err := sqlsource.DecodeFacts(vals)
+		if err != nil {
+			return err
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // Count returns the number of rows Scan would visit for q.

@@ -7,7 +7,10 @@ import (
 	"github.com/rexport/rexport/source/internal/sqlsource"
 )
 
-var _ export.Source = (*DB)(nil)
+var (
+	_ export.Source          = (*DB)(nil)
+	_ export.ExclusionPusher = (*DB)(nil)
+)
 
 // Scan calls fn for every row selected by q, ordered by the table's key,
 // streaming from the database. An empty q.Courses selects no rows. It
@@ -43,6 +46,35 @@ func (db *DB) Scan(ctx context.Context, q export.SourceQuery, fn func(export.Sou
 		return err
 	}
 	return ctx.Err()
+}
+
+// ExcludedLearners implements export.ExclusionPusher.
+func (db *DB) ExcludedLearners(ctx context.Context, q export.SourceQuery, fn func(export.LearnerFacts) error) (err error) {
+	defer sqlsource.Wrap(&err, "excluded learners of %s", q.Table)
+	q.DropExcluded = false
+	b, ok, err := dialect.Query(q)
+	if err != nil || !ok || b.ExcludedSQL() == "" {
+		return err
+	}
+	rows, err := db.db.QueryContext(ctx, b.ExcludedSQL(), b.Args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals, ptrs := scanTargets(sqlsource.FactsWidth)
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		f, err := sqlsource.DecodeFacts(vals)
+		if err != nil {
+			return err
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // scanTargets returns n values and pointers to them for rows.Scan.

@@ -7,6 +7,7 @@ package sourcetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,7 @@ func Run(t *testing.T, newDB NewFunc) {
 		{"InsertRefuses", testInsertRefuses},
 		{"LoadIsAllOrNothing", testLoadIsAllOrNothing},
 		{"LoadRefusedHalfWayKeepsNothing", testLoadRefusedHalfWay},
+		{"DropExcluded", testDropExcluded},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -457,5 +459,63 @@ func testLoadRefusedHalfWay(t *testing.T, newDB NewFunc) {
 		if c != 0 {
 			t.Errorf("after failed load: %d rows in %s, want 0", c, tab.Name)
 		}
+	}
+}
+
+// testDropExcluded checks that the source leaves out the rows of deleted
+// and opted-out learners when asked, and lists exactly those learners.
+func testDropExcluded(t *testing.T, newDB NewFunc) {
+	db := newDB(t)
+	courses := LoadFixtures(t, db.Load, fixtures.Config{Learners: 300, Seed: 3})
+	pusher, ok := db.Source.(export.ExclusionPusher)
+	if !ok {
+		t.Fatalf("%T does not push exclusions down", db.Source)
+	}
+	ctx := context.Background()
+	for _, name := range export.TableNames() {
+		if name == export.TableCourses {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			tab, _ := export.SourceTable(name)
+			q := export.SourceQuery{Table: name, Courses: courses[:len(courses)-1]}
+			var kept, excluded []string
+			seen := map[string]bool{}
+			err := db.Source.Scan(ctx, q, func(r export.SourceRow) error {
+				f := r.Learner
+				if !f.Deleted && !f.OptedOut {
+					kept = append(kept, keyOf(tab, r.Row))
+				} else if !seen[f.LearnerID] {
+					seen[f.LearnerID] = true
+					excluded = append(excluded, f.LearnerID)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(excluded)
+			if len(excluded) == 0 || len(kept) == 0 {
+				t.Fatalf("the fixtures give %d kept rows and %d excluded learners: nothing to check", len(kept), len(excluded))
+			}
+			q.DropExcluded = true
+			if diff := cmp.Diff(kept, scanKeys(t, db.Source, q)); diff != "" {
+				t.Errorf("rows with DropExcluded (-want +got):\n%s", diff)
+			}
+			var listed []string
+			err = pusher.ExcludedLearners(ctx, q, func(f export.LearnerFacts) error {
+				if !f.Deleted && !f.OptedOut {
+					t.Errorf("listed %s, who is neither deleted nor opted out", f.LearnerID)
+				}
+				listed = append(listed, f.LearnerID)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(excluded, listed); diff != "" {
+				t.Errorf("ExcludedLearners (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package sqlsource
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,9 +126,36 @@ func (d Dialect) Query(q export.SourceQuery) (_ Query, ok bool, err error) {
 			b.where = append(b.where, "t."+c.Name+" "+bound.op+" "+p.add(v))
 		}
 	}
+	if q.DropExcluded && b.facts {
+		b.where = append(b.where, keptLearner)
+	}
 	b.Args = p.args
 	return b, true, nil
 }
+
+// keptLearner and excludedLearner tell apart the learners whose rows may
+// leave (for now: age is judged at each row's time, by the build) from
+// those who are deleted or opted out.
+const (
+	keptLearner     = "NOT l.research_opt_out AND l.deleted_at IS NULL"
+	excludedLearner = "(l.research_opt_out OR l.deleted_at IS NOT NULL)"
+)
+
+// ExcludedSQL selects the facts of the deleted and opted-out learners who
+// have a row in the selection, once each, ordered by learner_id; "" for
+// the courses table, which has no learners. b must not drop them.
+func (b Query) ExcludedSQL() string {
+	if !b.facts || slices.Contains(b.where, keptLearner) {
+		return ""
+	}
+	return "SELECT DISTINCT " + factsColumns + " FROM " + b.from + b.whereSQL() + " AND " + excludedLearner + " ORDER BY l.learner_id"
+}
+
+// DecodeFacts converts a row of ExcludedSQL to learner facts.
+func DecodeFacts(vals []any) (export.LearnerFacts, error) { return decodeFacts(vals) }
+
+// FactsWidth is the number of values of a row of ExcludedSQL.
+const FactsWidth = nFacts
 
 func (b Query) whereSQL() string {
 	return " WHERE " + strings.Join(b.where, " AND ")
