@@ -97,12 +97,11 @@ func (db *DB) cursor(ctx context.Context, query string, args []any, visit func([
 // ExcludedLearners implements export.ExclusionPusher.
 func (db *DB) ExcludedLearners(ctx context.Context, q export.SourceQuery, fn func(export.LearnerFacts) error) (err error) {
 	defer sqlsource.Wrap(&err, "excluded learners of %s", q.Table)
-	q.DropExcluded = false
-	b, ok, err := dialect.Query(q)
-	if err != nil || !ok || b.ExcludedSQL() == "" {
+	sqlText, args, ok, err := dialect.Excluded(q)
+	if err != nil || !ok {
 		return err
 	}
-	rows, err := db.pool.Query(ctx, b.ExcludedSQL(), b.Args...)
+	rows, err := db.pool.Query(ctx, sqlText, args...)
 	if err != nil {
 		return err
 	}

@@ -151,6 +151,18 @@ func (b Query) ExcludedSQL() string {
 	return "SELECT DISTINCT " + factsColumns + " FROM " + b.from + b.whereSQL() + " AND " + excludedLearner + " ORDER BY l.learner_id"
 }
 
+// Excluded is the SQL and arguments of ExcludedSQL for q (whatever
+// q.DropExcluded); ok=false if there is nothing to list.
+func (d Dialect) Excluded(q export.SourceQuery) (sql string, args []any, ok bool, err error) {
+	q.DropExcluded = false
+	b, ok, err := d.Query(q)
+	if err != nil || !ok {
+		return "", nil, false, err
+	}
+	sql = b.ExcludedSQL()
+	return sql, b.Args, sql != "", nil
+}
+
 // DecodeFacts converts a row of ExcludedSQL to learner facts.
 func DecodeFacts(vals []any) (export.LearnerFacts, error) { return decodeFacts(vals) }
 
