@@ -100,7 +100,8 @@ instead). All processes need the same master key (REXPORT_MASTER_KEY). See
 				return err
 			}
 			role := map[[2]bool]string{{true, true}: "API and worker", {true, false}: "API", {false, true}: "worker"}[[2]bool{apiRole, workerRole}]
-			fmt.Fprintf(cmd.OutOrStdout(), "rexport %s listening on %s (data %s, %d build workers)\n", role, s.URL, g.dataDir, workers)
+			// Scripts read the URL from this line: keep its start stable.
+			fmt.Fprintf(cmd.OutOrStdout(), "rexport listening on %s (%s; data %s, %d build workers)\n", s.URL, role, g.dataDir, workers)
 			select {
 			case <-ctx.Done():
 				fmt.Fprintln(cmd.ErrOrStderr(), "shutting down")
