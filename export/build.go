@@ -322,6 +322,27 @@ func (b *Builder) scrubber(ctx context.Context, in BuildInput, pseudo *deidentif
 	return deidentify.NewScrubber(roster), nil
 }
 
+// pseudonymCacheSize bounds a pseudonym cache: past it the cache starts
+// over, so a build's memory does not grow with its number of learners.
+const pseudonymCacheSize = 1 << 16
+
+// newPseudonymCache remembers the pseudonyms compute gives, for one
+// column of one table (one goroutine: not safe for concurrent use).
+func newPseudonymCache(compute func(string) string) func(string) string {
+	cache := make(map[string]string)
+	return func(id string) string {
+		if p, ok := cache[id]; ok {
+			return p
+		}
+		if len(cache) >= pseudonymCacheSize {
+			clear(cache)
+		}
+		p := compute(id)
+		cache[id] = p
+		return p
+	}
+}
+
 // rosterExcluded is the exclusion that keeps a person's pseudonym out of
 // scrubbed text: deleted, opted out, or under 13 when they signed up.
 func rosterExcluded(f LearnerFacts) string {
@@ -547,9 +568,15 @@ func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn
 		case Pseudonymize:
 			kind := cp.Kind
 			oc.treatment = "pseudonym, " + bc.pseudo.Describe()
+			pseudonym := func(id string) string { return bc.pseudo.Pseudonym(kind, id) }
+			if kind == deidentify.KindLearner || kind == deidentify.KindThread {
+				// These ids repeat row after row (a learner's submissions,
+				// a thread's posts): remember their pseudonyms.
+				pseudonym = newPseudonymCache(pseudonym)
+			}
 			oc.value = func(sr *SourceRow) any {
 				if s, ok := sr.Row[i].(string); ok {
-					return bc.pseudo.Pseudonym(kind, s)
+					return pseudonym(s)
 				}
 				return nil
 			}
