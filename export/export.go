@@ -423,9 +423,14 @@ type Store interface {
 	// FinishBuild moves an export building under lease to ready with its
 	// files; ECONFLICT if it is not building, or under another lease.
 	FinishBuild(ctx context.Context, id, lease string, r BuildResult) error
-	// FailBuild moves a queued export, or one building under lease, to
-	// failed with a caller-safe message.
+	// FailBuild moves an export building under lease to failed with a
+	// caller-safe message; with lease "" (a build that failed before it
+	// started), a queued export. ECONFLICT otherwise.
 	FailBuild(ctx context.Context, id, lease, message string) error
+	// ReleaseBuild gives an export building under lease back to queued,
+	// with no lease, for the retry of a failed attempt; ECONFLICT if it is
+	// not building under lease.
+	ReleaseBuild(ctx context.Context, id, lease string) error
 	// MarkFilesDeleted records when the sweeper deleted an export's files.
 	MarkFilesDeleted(ctx context.Context, id string, at time.Time) error
 	// ExpireDue moves ready exports whose expiry is at or before now to

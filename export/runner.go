@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -50,6 +51,9 @@ const DefaultLeaseTTL = time.Minute
 // worker that builds it (out of memory, say) must not take them all down
 // in turn forever.
 const MaxInterruptions = 5
+
+// ExportIDPrefix starts every export id (NewID(ExportIDPrefix)).
+const ExportIDPrefix = "exp_"
 
 // errLeaseLost ends a build whose export another build took over.
 var errLeaseLost = errors.New("the build's lease passed to another build")
@@ -128,15 +132,31 @@ func (r *Runner) Run(ctx context.Context, id string, generation int, lastAttempt
 		log.Info("build skipped: superseded", "export", id, "job_generation", generation, "generation", e.Generation)
 		return nil
 	}
+	started := false // whether this build holds the export's lease
 	defer func() {
-		if err == nil || !lastAttempt || ctx.Err() != nil || errors.Is(err, ErrBusy) {
+		if err == nil || ctx.Err() != nil || errors.Is(err, ErrBusy) {
 			return // a busy partner's build waits; it has not failed
+		}
+		bg := context.WithoutCancel(ctx)
+		if !lastAttempt {
+			// River retries it: give the export back at once rather than
+			// leave a lease the retry would have to wait out.
+			if started {
+				if rerr := r.Store.ReleaseBuild(bg, id, lease); rerr != nil && ErrorCode(rerr) != ECONFLICT {
+					log.Warn("releasing the build", "export", id, "err", rerr)
+				}
+			}
+			return
 		}
 		msg := "the build failed; staff have been notified"
 		if ErrorCode(err) != EINTERNAL {
 			msg = "the build failed: " + ErrorMessage(err)
 		}
-		if ferr := r.Store.FailBuild(context.WithoutCancel(ctx), id, lease, msg); ferr != nil {
+		held := "" // a build that never started fails the queued export
+		if started {
+			held = lease
+		}
+		if ferr := r.Store.FailBuild(bg, id, held, msg); ferr != nil {
 			log.Error("marking build failed", "export", id, "err", ferr)
 		}
 	}()
@@ -171,15 +191,16 @@ func (r *Runner) Run(ctx context.Context, id string, generation int, lastAttempt
 		}
 		return err
 	}
+	started = true
 	// The export is this build's while it renews the lease; a build that
 	// loses it (its worker was taken for dead) stops.
-	ctx, lose := context.WithCancelCause(ctx)
+	bctx, lose := context.WithCancelCause(ctx)
 	defer lose(nil)
 	var written atomic.Int64
-	stopRenewing := r.renewLease(ctx, id, lease, &written, lose)
+	stopRenewing := r.renewLease(bctx, id, lease, &written, lose)
 	defer stopRenewing()
 	defer func() {
-		if errors.Is(context.Cause(ctx), errLeaseLost) {
+		if errors.Is(context.Cause(bctx), errLeaseLost) {
 			log.Warn("build abandoned: another worker took it over", "export", id, "lease", lease)
 			err = nil
 		}
@@ -191,8 +212,8 @@ func (r *Runner) Run(ctx context.Context, id string, generation int, lastAttempt
 	defer os.RemoveAll(dir)
 	progress := func(rows int64) { written.Store(rows) }
 	start := time.Now()
-	m, err := r.Builder.Build(ctx, in, dir, progress)
-	if r.Observer != nil && ctx.Err() == nil {
+	m, err := r.Builder.Build(bctx, in, dir, progress)
+	if r.Observer != nil && bctx.Err() == nil {
 		r.Observer.BuildFinished(time.Since(start), m, err)
 	}
 	if err != nil {
@@ -212,13 +233,16 @@ func (r *Runner) Run(ctx context.Context, id string, generation int, lastAttempt
 			return err
 		}
 	}
-	if err := r.upload(ctx, e, lease, dir, files); err != nil {
+	if err := r.upload(bctx, e, lease, dir, files); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(dir); err != nil { // the store has the files
 		log.Warn("removing the build's working directory", "export", id, "err", err)
 	}
-	if err := r.Store.FinishBuild(ctx, id, lease, BuildResult{Files: files, ReadyAt: m.GeneratedAt, ExpiresAt: m.ExpiresAt}); err != nil {
+	// No renewal may run after the export is ready (it would find the
+	// lease gone and report the build taken over).
+	stopRenewing()
+	if err := r.Store.FinishBuild(bctx, id, lease, BuildResult{Files: files, ReadyAt: m.GeneratedAt, ExpiresAt: m.ExpiresAt}); err != nil {
 		if ErrorCode(err) == ECONFLICT {
 			// Revoked during the build, or taken over by another worker:
 			// these files are never published, and the sweeper deletes
@@ -265,7 +289,8 @@ func (r *Runner) renewLease(ctx context.Context, id, lease string, written *atom
 			}
 		}
 	}()
-	return func() { close(done); <-finished }
+	var once sync.Once
+	return func() { once.Do(func() { close(done); <-finished }) }
 }
 
 func (r *Runner) logger() *slog.Logger {
@@ -304,6 +329,9 @@ func (r *Runner) Sweep(ctx context.Context, now time.Time) (int, error) {
 	}
 	removed := 0
 	for _, id := range ids {
+		if !strings.HasPrefix(id, ExportIDPrefix) {
+			continue // not an export's: the store should be rexport's alone, but never delete what is not ours
+		}
 		e, err := r.Store.Export(ctx, id, "", true)
 		if err != nil && ErrorCode(err) != ENOTFOUND {
 			return removed, err

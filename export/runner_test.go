@@ -73,7 +73,8 @@ func TestSweepEnforcesRetention(t *testing.T) {
 	r := &export.Runner{Store: db, Files: files}
 	local := filepath.Join(t.TempDir(), "grades.parquet")
 	must(os.WriteFile(local, []byte("data"), 0o640))
-	for _, d := range []string{"exp_a", "exp_orphan"} {
+	// "backups" is not an export's folder: the sweep never touches it.
+	for _, d := range []string{"exp_a", "exp_orphan", "backups"} {
 		must(files.Put(ctx, d+"/grades.parquet", local))
 	}
 	must(db.FinishBuild(ctx, "exp_a", testLease, export.BuildResult{Files: []export.File{{Name: "grades.parquet"}}, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}))
@@ -94,6 +95,9 @@ func TestSweepEnforcesRetention(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "exp_orphan")); !os.IsNotExist(err) {
 		t.Errorf("orphan's files still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "backups", "grades.parquet")); err != nil {
+		t.Errorf("the sweep deleted a folder that is not an export's: %v", err)
 	}
 
 	// Past the expiry the service refuses downloads even before a sweep.

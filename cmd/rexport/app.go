@@ -98,7 +98,9 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 			a.Close()
 		}
 	}()
-	if a.master, err = loadOrCreateMasterKey(o.DataDir); err != nil {
+	// Processes that share a PostgreSQL metadata database must share one
+	// key: none is made up on a machine that has none.
+	if a.master, err = loadOrCreateMasterKey(o.DataDir, !importer.IsPostgresURL(o.DB)); err != nil {
 		return nil, err
 	}
 	if a.meta, err = openMeta(ctx, o.DataDir, o.DB); err != nil {
@@ -145,7 +147,7 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 		return float64(n)
 	})
 	a.runner.Observer = a.metrics
-	a.svc = &export.Service{Store: a.meta, Source: a.source, NewID: func() string { return export.NewID("exp_") },
+	a.svc = &export.Service{Store: a.meta, Source: a.source, NewID: func() string { return export.NewID(export.ExportIDPrefix) },
 		Links:         export.LinkSigner{KeyID: linkKeyID, Key: a.master.DeriveKey("download links " + linkKeyID)},
 		DailyRequests: o.DailyRequests}
 	a.opts = o
@@ -285,7 +287,12 @@ func (a *app) serve(ctx context.Context, addr string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
 	if err := a.queue.Start(ctx); err != nil {
+		ln.Close()
 		return nil, err
 	}
 	if a.opts.Workers > 0 {
@@ -293,10 +300,6 @@ func (a *app) serve(ctx context.Context, addr string) (*server, error) {
 		watch, stop := context.WithCancel(context.WithoutCancel(ctx))
 		a.stopWatch = stop
 		go a.runner.Watch(watch)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
 	}
 	s := &server{
 		URL:  "http://" + ln.Addr().String(),
@@ -345,7 +348,7 @@ const masterKeyEnv = "REXPORT_MASTER_KEY"
 // loadOrCreateMasterKey reads the master key from REXPORT_MASTER_KEY or
 // <data>/master.key, generating the file (mode 0600) on first start. A key
 // file readable by others is refused: fail closed.
-func loadOrCreateMasterKey(dataDir string) (deidentify.MasterKey, error) {
+func loadOrCreateMasterKey(dataDir string, create bool) (deidentify.MasterKey, error) {
 	if v := os.Getenv(masterKeyEnv); v != "" {
 		k, err := deidentify.ParseMasterKey(v)
 		if err != nil {
@@ -356,6 +359,8 @@ func loadOrCreateMasterKey(dataDir string) (deidentify.MasterKey, error) {
 	path := filepath.Join(dataDir, "master.key")
 	st, err := os.Stat(path)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && !create:
+		return deidentify.MasterKey{}, fmt.Errorf("no master key: set %s (or put master.key in %s); every process on a shared database must use the same key, so none is generated", masterKeyEnv, dataDir)
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.MkdirAll(dataDir, 0o750); err != nil {
 			return deidentify.MasterKey{}, err

@@ -54,7 +54,7 @@ pprof FILE).`,
 				}
 				defer stop()
 			}
-			master, err := loadOrCreateMasterKey(g.dataDir)
+			master, err := loadOrCreateMasterKey(g.dataDir, true)
 			if err != nil {
 				return err
 			}
@@ -84,7 +84,7 @@ pprof FILE).`,
 				}
 			}
 			if len(p.Courses) == 0 {
-				return fmt.Errorf("partner %q has no courses in %s", partner, source)
+				return fmt.Errorf("partner %q has no courses in %s", partner, redactURL(source))
 			}
 			if len(req.Courses) == 0 {
 				req.Courses = p.Courses
@@ -102,7 +102,7 @@ pprof FILE).`,
 				return fmt.Errorf("--workers: must be at least 0")
 			}
 			b := &export.Builder{Source: src, Master: master, Encoder: parquetEncoder, FileExt: ".parquet", Log: g.logger(), Workers: workers}
-			in := export.BuildInput{ExportID: export.NewID("exp_"), PartnerID: partner, Request: req, KeyVersion: keyVersion, DUA: p.DUA}
+			in := export.BuildInput{ExportID: export.NewID(export.ExportIDPrefix), PartnerID: partner, Request: req, KeyVersion: keyVersion, DUA: p.DUA}
 			total, err := b.Estimate(ctx, in)
 			if err != nil {
 				return err

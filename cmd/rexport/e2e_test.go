@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -30,6 +31,7 @@ import (
 	"github.com/rexport/rexport/fixtures"
 	"github.com/rexport/rexport/internal/pgtest"
 	"github.com/rexport/rexport/internal/storetest"
+	"github.com/rexport/rexport/source/importer"
 )
 
 // e2e is one running service over generated fixtures, shared by the
@@ -178,6 +180,12 @@ func startService(ctx context.Context, dir, srcPath string, o appOptions) (*e2e,
 		o.SourcePath = srcPath
 	}
 	o.DataDir, o.Workers, o.PollInterval = filepath.Join(dir, "data"), workers, 50*time.Millisecond
+	if importer.IsPostgresURL(o.DB) {
+		// On a shared database the service makes up no master key.
+		if err := ensureMasterKeyFile(o.DataDir); err != nil {
+			return env, err
+		}
+	}
 	// The tests fire requests faster, and file more of them, than any
 	// client should.
 	o.RateLimit, o.DailyRequests = api.RateLimit{PerSecond: 10000, Burst: 10000}, 100000
@@ -241,6 +249,23 @@ func startService(ctx context.Context, dir, srcPath string, o appOptions) (*e2e,
 	}
 	env.reviewer2, env.reviewer2ID = client.New(srv.URL, rev2.Token), rev2.PrincipalId
 	return env, nil
+}
+
+// ensureMasterKeyFile writes a new master key into dataDir unless there is
+// one.
+func ensureMasterKeyFile(dataDir string) error {
+	path := filepath.Join(dataDir, "master.key")
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	k, err := deidentify.GenerateMasterKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(k.Encode()+"\n"), 0o600)
 }
 
 // stop shuts the service down and closes its databases (not its

@@ -73,7 +73,7 @@ file per table into DIR.`,
 			for _, name := range export.TableNames() {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-20s %9d rows\n", name, counts[name])
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", out)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", redactURL(out))
 			return nil
 		},
 	}

@@ -68,7 +68,7 @@ instead). All processes need the same master key (REXPORT_MASTER_KEY). See
 				}
 			}
 			if !apiRole && !workerRole {
-				apiRole, workerRole = true, true
+				apiRole, workerRole = true, workers > 0 // --workers 0: the API only
 			}
 			if workerRole && workers < 1 {
 				return errors.New("--workers must be at least 1 on a worker (use --api for a process that builds nothing)")

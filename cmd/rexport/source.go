@@ -36,7 +36,7 @@ and column; nothing is imported. See docs/source-schema.md for the formats.`,
 			for _, n := range res {
 				total += n
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d rows from %d tables into %s\n", total, len(res), to)
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d rows from %d tables into %s\n", total, len(res), redactURL(to))
 			return nil
 		},
 	}

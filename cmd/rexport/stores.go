@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
 
 	"github.com/rexport/rexport/export"
@@ -54,4 +55,16 @@ func newQueue(ctx context.Context, db metaStore, cfg riverqueue.Config) (jobQueu
 		return metasqlite.NewQueue(ctx, db, cfg)
 	}
 	return nil, export.Errorf(export.EINTERNAL, "no job queue for the metadata database %T", db)
+}
+
+// redactURL hides the password of a database URL in what rexport prints.
+func redactURL(s string) string {
+	if !importer.IsPostgresURL(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "the PostgreSQL database"
+	}
+	return u.Redacted()
 }

@@ -51,6 +51,10 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		return nil, errors.New("files store: no URL")
 	}
 	u, err := url.Parse(rawURL)
+	if err != nil && strings.Contains(rawURL, "://") {
+		// Not a path: never fall back to a local directory of that name.
+		return nil, errors.New("files store: invalid URL")
+	}
 	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // C:\ on Windows
 		return OpenDir(rawURL)
 	}

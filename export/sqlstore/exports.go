@@ -203,7 +203,7 @@ func (s *Store[TTx]) queue(ctx context.Context, tx Tx[TTx], id, partnerID, by, d
 		return errors.New("no job queue configured: refusing to queue a build that would never run")
 	}
 	var gen int
-	if err := tx.QueryRow(ctx, `UPDATE exports SET state = ?, generation = generation + 1, error = '', updated_at = ? WHERE id = ? RETURNING generation`,
+	if err := tx.QueryRow(ctx, `UPDATE exports SET state = ?, generation = generation + 1, error = '', build_lease = '', updated_at = ? WHERE id = ? RETURNING generation`,
 		string(export.StateQueued), formatTime(s.now()), id).Scan(&gen); err != nil {
 		return err
 	}
@@ -362,7 +362,9 @@ func (s *Store[TTx]) RequeueStale(ctx context.Context, staleBefore time.Time, ma
 				return s.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: "export.build.fail", ExportID: e.ID, PartnerID: b.partnerID,
 					Detail: msg + " lease=" + b.lease})
 			}
-			if err := tx.Exec(ctx, `UPDATE exports SET interruptions = ? WHERE id = ?`, n, e.ID); err != nil {
+			// The dead build's lease goes: it can no longer fail the
+			// export the next generation builds.
+			if err := tx.Exec(ctx, `UPDATE exports SET interruptions = ?, build_lease = '' WHERE id = ?`, n, e.ID); err != nil {
 				return err
 			}
 			return s.queue(ctx, tx, e.ID, b.partnerID, "system", fmt.Sprintf("interrupted=%d stale_lease=%s", n, b.lease))
@@ -411,9 +413,10 @@ func (s *Store[TTx]) buildRow(ctx context.Context, tx Tx[TTx], id string, from .
 }
 
 // leased checks that the build holding lease still owns the export: a
-// building export belongs to the build whose lease it records.
+// building export belongs to the build whose lease it records, and a
+// queued one (lease "") to no build.
 func leased(id string, b buildState, lease string) error {
-	if b.state == export.StateBuilding && b.lease != lease {
+	if b.lease != lease {
 		return export.Errorf(export.ECONFLICT, "export %s: this build's lease passed to another build", id)
 	}
 	return nil
@@ -455,8 +458,19 @@ func (s *Store[TTx]) FinishBuild(ctx context.Context, id, lease string, r export
 // FailBuild implements export.Store.
 func (s *Store[TTx]) FailBuild(ctx context.Context, id, lease, message string) (err error) {
 	defer export.Wrap(&err, "DB.FailBuild(%s)", id)
-	return s.endBuild(ctx, id, lease, []export.State{export.StateBuilding, export.StateQueued}, export.StateFailed, "export.build.fail",
+	from := export.StateBuilding
+	if lease == "" {
+		from = export.StateQueued
+	}
+	return s.endBuild(ctx, id, lease, []export.State{from}, export.StateFailed, "export.build.fail",
 		message, `error = ?`, message)
+}
+
+// ReleaseBuild implements export.Store.
+func (s *Store[TTx]) ReleaseBuild(ctx context.Context, id, lease string) (err error) {
+	defer export.Wrap(&err, "DB.ReleaseBuild(%s)", id)
+	return s.endBuild(ctx, id, lease, []export.State{export.StateBuilding}, export.StateQueued, "export.build.release",
+		"lease="+lease+" attempt failed; retried", `build_lease = ''`)
 }
 
 // endBuild moves an export from one of the states from to next, if a

@@ -440,6 +440,54 @@ func TestBuildLease(t *testing.T) {
 	})
 }
 
+// TestReleaseBuild checks that a failed attempt gives its export back to
+// queued at once for River's retry, and who may fail an export when.
+func TestReleaseBuild(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		b := setup(t, be)
+		b.db.setEnqueuer(func(string, int) error { return nil })
+		if _, err := b.db.Decide(b.ctx, "exp_1", export.Decision{ReviewerID: "v1", Approved: true, At: b.now}, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, "w1.a", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.db.FailBuild(b.ctx, "exp_1", "", "x"); export.ErrorCode(err) != export.ECONFLICT {
+			t.Errorf("FailBuild without a lease of a building export: err = %v, want conflict", err)
+		}
+		if err := b.db.ReleaseBuild(b.ctx, "exp_1", "w2.b"); export.ErrorCode(err) != export.ECONFLICT {
+			t.Errorf("ReleaseBuild under another lease: err = %v, want conflict", err)
+		}
+		if err := b.db.ReleaseBuild(b.ctx, "exp_1", "w1.a"); err != nil {
+			t.Fatal(err)
+		}
+		e, err := b.db.Export(b.ctx, "exp_1", "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.State != export.StateQueued || e.BuildLease != "" {
+			t.Fatalf("released: state %s lease %q, want queued with none", e.State, e.BuildLease)
+		}
+		// The released build can no longer fail it; a retry starts at once.
+		if err := b.db.FailBuild(b.ctx, "exp_1", "w1.a", "x"); export.ErrorCode(err) != export.ECONFLICT {
+			t.Errorf("FailBuild by the released build: err = %v, want conflict", err)
+		}
+		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, "w2.b", b.now.Add(time.Hour)); err != nil {
+			t.Fatalf("the retry's StartBuild: %v", err)
+		}
+		if err := b.db.ReleaseBuild(b.ctx, "exp_1", "w2.b"); err != nil {
+			t.Fatal(err)
+		}
+		// A build that failed before it started fails the queued export.
+		if err := b.db.FailBuild(b.ctx, "exp_1", "", "the build failed"); err != nil {
+			t.Fatalf("FailBuild of a queued export: %v", err)
+		}
+		if e, _ := b.db.Export(b.ctx, "exp_1", "", true); e.State != export.StateFailed {
+			t.Errorf("state %s, want failed", e.State)
+		}
+	})
+}
+
 func TestAuditChain(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		b := setup(t, be)
