@@ -105,13 +105,32 @@ const (
 
 // Estimate returns the number of source rows the build will visit.
 func (b *Builder) Estimate(ctx context.Context, in BuildInput) (int64, error) {
+	// The tables are counted at once, up to Workers, as they are built: a
+	// source that must read a table to count it (a Parquet directory) would
+	// otherwise hold the build up one table at a time.
+	workers := b.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	tables := in.Request.Tables
+	counts := make([]int64, len(tables))
+	errs := make([]error, len(tables))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, len(tables)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(tables); i = int(next.Add(1) - 1) {
+				counts[i], errs[i] = b.Source.Count(ctx, b.query(in, tables[i]))
+			}
+		})
+	}
+	wg.Wait()
 	var total int64
-	for _, t := range in.Request.Tables {
-		n, err := b.Source.Count(ctx, b.query(in, t))
-		if err != nil {
-			return 0, err
+	for i := range tables {
+		if errs[i] != nil {
+			return 0, errs[i]
 		}
-		total += n
+		total += counts[i]
 	}
 	return total, nil
 }

@@ -279,3 +279,25 @@ func TestTimePrecisionAndDateShift(t *testing.T) {
 		t.Errorf("only %d distinct offsets across %d learners", len(offsets), len(shifted))
 	}
 }
+
+// TestEstimateCountsEveryTable checks that the estimate, counted across
+// tables at once, is the sum of the source's count of each table.
+func TestEstimateCountsEveryTable(t *testing.T) {
+	builder, in := setupBuilderN(t, 200)
+	ctx := context.Background()
+	var want int64
+	for _, name := range in.Request.Tables {
+		n, err := builder.Source.Count(ctx, export.SourceQuery{Table: name, Courses: in.Request.Courses, From: in.Request.From, To: in.Request.To})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want += n
+	}
+	for _, workers := range []int{1, 3, 0} {
+		builder.Workers = workers
+		got, err := builder.Estimate(ctx, in)
+		if err != nil || got != want || want == 0 {
+			t.Errorf("Workers %d: Estimate = %d, %v; want %d (> 0)", workers, got, err, want)
+		}
+	}
+}

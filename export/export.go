@@ -417,9 +417,16 @@ type Store interface {
 	// new build generation with its job, or, on its maxInterruptions-th
 	// interruption, fails it. It returns the ids it requeued and failed.
 	RequeueStale(ctx context.Context, staleBefore time.Time, maxInterruptions int) (requeued, failed []string, err error)
-	// SetProgress records rows written and renews the build's lease;
-	// ECONFLICT if the export is no longer building under lease.
-	SetProgress(ctx context.Context, id, lease string, written int64) error
+	// RequeueStalled queues export id, queued at the given generation
+	// with no build holding it although a worker took its job (that
+	// worker died before the build started), for the next generation, or
+	// fails it on its maxInterruptions-th interruption. It does nothing if
+	// the export moved on meanwhile.
+	RequeueStalled(ctx context.Context, id string, generation, maxInterruptions int) (requeued, failed bool, err error)
+	// SetProgress records rows written (and, unless estimated < 0, the
+	// rows the build expects) and renews the build's lease; ECONFLICT if
+	// the export is no longer building under lease.
+	SetProgress(ctx context.Context, id, lease string, written, estimated int64) error
 	// FinishBuild moves an export building under lease to ready with its
 	// files; ECONFLICT if it is not building, or under another lease.
 	FinishBuild(ctx context.Context, id, lease string, r BuildResult) error

@@ -32,6 +32,9 @@ type Runner struct {
 	Now                 func() time.Time
 	// Observer, if set, hears of every build that finishes or fails.
 	Observer BuildObserver
+	// Jobs, if set, lists the build jobs workers are running: Recover
+	// requeues an export whose job a worker took but never started.
+	Jobs RunningJobs
 	// Worker names this process in build leases ("": host name and
 	// process id), so an operator can tell which worker builds what.
 	Worker string
@@ -40,6 +43,18 @@ type Runner struct {
 	// once it has gone stale, another worker may take the export over. It
 	// must be well above the clock skew between workers.
 	LeaseTTL time.Duration
+}
+
+// RunningJobs lists the build jobs the job queue has handed to workers.
+type RunningJobs interface {
+	RunningBuilds(ctx context.Context) ([]RunningBuild, error)
+}
+
+// RunningBuild is a build job a worker took at Since.
+type RunningBuild struct {
+	ExportID   string
+	Generation int
+	Since      time.Time
 }
 
 // DefaultLeaseTTL is how long a build's lease lasts without renewal by
@@ -160,30 +175,10 @@ func (r *Runner) Run(ctx context.Context, id string, generation int, lastAttempt
 			log.Error("marking build failed", "export", id, "err", ferr)
 		}
 	}()
-	partner, err := r.Store.Partner(ctx, e.PartnerID)
-	if err != nil {
-		return err
-	}
-	// The agreement is checked a third time, as the build starts: an
-	// agreement that ended, or that no longer covers the request, stops it.
-	req := e.Request
-	if err := ValidateRequest(&req, partner, r.now()); err != nil {
-		lastAttempt = true // no retry will make the agreement fit again
-		return Errorf(ECONFLICT, "the request no longer fits the partner's agreement: %s", ErrorMessage(err))
-	}
-	in := buildInput(e, partner)
-	if in.Series != nil && e.Run > 1 {
-		if in.Series.Erasures, err = r.priorErasures(ctx, e); err != nil {
-			return err
-		}
-	}
-	estimated, err := r.Builder.Estimate(ctx, in)
-	if err != nil {
-		log.Error("build estimate", "export", id, "err", err)
-		return err
-	}
+	// The lease comes first, before anything slow: a worker that dies
+	// from here on leaves a stale lease the watchers of the others act on.
 	ttl := r.leaseTTL()
-	if _, err := r.Store.StartBuild(ctx, id, estimated, r.MaxBuildsPerPartner, lease, r.now().Add(-ttl)); err != nil {
+	if _, err := r.Store.StartBuild(ctx, id, 0, r.MaxBuildsPerPartner, lease, r.now().Add(-ttl)); err != nil {
 		if ErrorCode(err) == ECONFLICT {
 			// Cancelled or revoked while queued: nothing to build.
 			log.Info("build skipped", "export", id, "reason", ErrorMessage(err))
@@ -205,6 +200,31 @@ func (r *Runner) Run(ctx context.Context, id string, generation int, lastAttempt
 			err = nil
 		}
 	}()
+	partner, err := r.Store.Partner(bctx, e.PartnerID)
+	if err != nil {
+		return err
+	}
+	// The agreement is checked a third time, as the build starts: an
+	// agreement that ended, or that no longer covers the request, stops it.
+	req := e.Request
+	if err := ValidateRequest(&req, partner, r.now()); err != nil {
+		lastAttempt = true // no retry will make the agreement fit again
+		return Errorf(ECONFLICT, "the request no longer fits the partner's agreement: %s", ErrorMessage(err))
+	}
+	in := buildInput(e, partner)
+	if in.Series != nil && e.Run > 1 {
+		if in.Series.Erasures, err = r.priorErasures(bctx, e); err != nil {
+			return err
+		}
+	}
+	estimated, err := r.Builder.Estimate(bctx, in)
+	if err != nil {
+		log.Error("build estimate", "export", id, "err", err)
+		return err
+	}
+	if err := r.Store.SetProgress(bctx, id, lease, 0, estimated); err != nil {
+		return err
+	}
 	if err := r.removeWork(id); err != nil {
 		return err
 	}
@@ -278,7 +298,7 @@ func (r *Runner) renewLease(ctx context.Context, id, lease string, written *atom
 				return
 			case <-t.C:
 			}
-			err := r.Store.SetProgress(ctx, id, lease, written.Load())
+			err := r.Store.SetProgress(ctx, id, lease, written.Load(), -1)
 			switch {
 			case ErrorCode(err) == ECONFLICT || ErrorCode(err) == ENOTFOUND:
 				lose(errLeaseLost)
@@ -367,7 +387,29 @@ func (r *Runner) Recover(ctx context.Context) error {
 	for _, id := range failed {
 		r.logger().Error("build failed: interrupted too often", "export", id, "interruptions", MaxInterruptions)
 	}
-	return err
+	if err != nil || r.Jobs == nil {
+		return err
+	}
+	// A job taken more than a few leases ago whose export is still queued
+	// at its generation: its worker died before the build took the lease
+	// (Run takes it first thing).
+	jobs, err := r.Jobs.RunningBuilds(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.Since.After(r.now().Add(-3 * r.leaseTTL())) {
+			continue
+		}
+		requeued, failed, err := r.Store.RequeueStalled(ctx, j.ExportID, j.Generation, MaxInterruptions)
+		if err != nil {
+			return err
+		}
+		if requeued || failed {
+			r.logger().Warn("build requeued: its worker took the job and stopped", "export", j.ExportID, "failed", failed)
+		}
+	}
+	return nil
 }
 
 // Watch runs Recover every half lease until ctx ends. Every worker runs

@@ -158,7 +158,7 @@ func TestRecoverRequeuesStaleBuilds(t *testing.T) {
 	})
 	r := &export.Runner{Store: db, LeaseTTL: time.Minute, Now: now}
 	clock = t0.Add(50 * time.Second)
-	must(db.SetProgress(ctx, "exp_alive", "w-exp_alive.1", 7))
+	must(db.SetProgress(ctx, "exp_alive", "w-exp_alive.1", 7, -1))
 
 	clock = t0.Add(59 * time.Second) // exp_dead renewed 59s ago: not yet stale
 	must(r.Recover(ctx))
@@ -204,5 +204,60 @@ func TestRecoverRequeuesStaleBuilds(t *testing.T) {
 	deadJobs := slices.DeleteFunc(jobs, func(j job) bool { return j.id != "exp_dead" })
 	if dead.Error == "" || len(deadJobs) != export.MaxInterruptions-1 {
 		t.Errorf("after %d interruptions: error %q, %d jobs; want a reason and %d jobs", export.MaxInterruptions, dead.Error, len(deadJobs), export.MaxInterruptions-1)
+	}
+}
+
+// jobList is the job queue's list of running build jobs, as Recover sees it.
+type jobList []export.RunningBuild
+
+func (l jobList) RunningBuilds(context.Context) ([]export.RunningBuild, error) { return l, nil }
+
+// TestRecoverRequeuesStalledJobs checks that Recover requeues an export
+// whose build job a worker took more than three leases ago but never
+// started (the export is still queued at the job's generation), and
+// leaves alone a job taken just now and a job of an older generation.
+func TestRecoverRequeuesStalledJobs(t *testing.T) {
+	ctx := context.Background()
+	db := runnerDB(t)
+	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	clock := t0
+	db.SetClock(func() time.Time { return clock })
+	for _, id := range []string{"exp_stalled", "exp_fresh"} {
+		if err := db.CreateExport(ctx, &export.Export{ID: id, PartnerID: "p1", RequestedBy: "r1", State: export.StateSubmitted, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Decide(ctx, id, export.Decision{ReviewerID: "v1", Approved: true, At: t0}, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock = t0.Add(10 * time.Minute)
+	r := &export.Runner{Store: db, LeaseTTL: time.Minute, Now: func() time.Time { return clock }, Jobs: jobList{
+		{ExportID: "exp_stalled", Generation: 1, Since: t0},                        // ten minutes: stalled
+		{ExportID: "exp_stalled", Generation: 0, Since: t0},                        // an older generation's
+		{ExportID: "exp_fresh", Generation: 1, Since: clock.Add(-2 * time.Minute)}, // within three leases
+	}}
+	if err := r.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stalled, err := db.Export(ctx, "exp_stalled", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stalled.State != export.StateQueued || stalled.Generation != 2 {
+		t.Errorf("stalled job's export: state %s generation %d, want queued 2", stalled.State, stalled.Generation)
+	}
+	fresh, err := db.Export(ctx, "exp_fresh", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Generation != 1 {
+		t.Errorf("a job taken two minutes ago: generation %d, want 1 (left alone)", fresh.Generation)
+	}
+	// The same listing again: the export moved on to generation 2.
+	if err := r.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := db.Export(ctx, "exp_stalled", "", true); again.Generation != 2 {
+		t.Errorf("requeued twice for one stalled job: generation %d", again.Generation)
 	}
 }

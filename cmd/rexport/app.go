@@ -181,6 +181,7 @@ func openApp(ctx context.Context, o appOptions) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.runner.Jobs = a.queue
 	return a, nil
 }
 

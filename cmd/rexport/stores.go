@@ -28,6 +28,7 @@ type metaStore interface {
 type jobQueue interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
+	export.RunningJobs
 }
 
 // dbFlagUsage describes --db.

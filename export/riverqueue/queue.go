@@ -8,6 +8,7 @@ package riverqueue
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/rexport/rexport/export"
 )
@@ -236,6 +238,29 @@ func riverConfig(cfg Config, listen bool) *river.Config {
 			&river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	return rc
+}
+
+// RunningBuilds lists the build jobs River has handed to workers and not
+// seen finish (export.RunningJobs).
+func (q *Queue[TTx]) RunningBuilds(ctx context.Context) ([]export.RunningBuild, error) {
+	res, err := q.client.JobList(ctx, river.NewJobListParams().Kinds(BuildArgs{}.Kind()).
+		States(rivertype.JobStateRunning).First(10000))
+	if err != nil {
+		return nil, err
+	}
+	var out []export.RunningBuild
+	for _, j := range res.Jobs {
+		var a BuildArgs
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			return nil, err
+		}
+		b := export.RunningBuild{ExportID: a.ExportID, Generation: a.Generation}
+		if j.AttemptedAt != nil {
+			b.Since = *j.AttemptedAt
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
 
 // Start starts the workers (no-op for an insert-only queue).

@@ -348,26 +348,8 @@ func (s *Store[TTx]) RequeueStale(ctx context.Context, staleBefore time.Time, ma
 			if b.lease != e.BuildLease || b.renewed.After(staleBefore) {
 				return errMovedOn // renewed, or requeued by another worker, meanwhile
 			}
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT interruptions FROM exports WHERE id = ?`, e.ID).Scan(&n); err != nil {
-				return err
-			}
-			n++
-			if n >= maxInterruptions {
-				gaveUp = true
-				msg := fmt.Sprintf("the build was interrupted %d times (its worker stopped); staff have been notified", n)
-				if err := s.setState(ctx, tx, e.ID, export.StateFailed, s.now(), `error = ?, interruptions = ?`, msg, n); err != nil {
-					return err
-				}
-				return s.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: "export.build.fail", ExportID: e.ID, PartnerID: b.partnerID,
-					Detail: msg + " lease=" + b.lease})
-			}
-			// The dead build's lease goes: it can no longer fail the
-			// export the next generation builds.
-			if err := tx.Exec(ctx, `UPDATE exports SET interruptions = ?, build_lease = '' WHERE id = ?`, n, e.ID); err != nil {
-				return err
-			}
-			return s.queue(ctx, tx, e.ID, b.partnerID, "system", fmt.Sprintf("interrupted=%d stale_lease=%s", n, b.lease))
+			gaveUp, err = s.interrupt(ctx, tx, e.ID, b, "stale_lease="+b.lease, maxInterruptions)
+			return err
 		})
 		switch {
 		case errors.Is(err, errMovedOn) || export.ErrorCode(err) == export.ECONFLICT:
@@ -380,6 +362,55 @@ func (s *Store[TTx]) RequeueStale(ctx context.Context, staleBefore time.Time, ma
 		}
 	}
 	return requeued, failed, nil
+}
+
+// RequeueStalled implements export.Store.
+func (s *Store[TTx]) RequeueStalled(ctx context.Context, id string, generation, maxInterruptions int) (requeued, failed bool, err error) {
+	defer export.Wrap(&err, "DB.RequeueStalled(%s)", id)
+	err = s.inTx(ctx, func(tx Tx[TTx]) error {
+		b, err := s.buildRow(ctx, tx, id, export.StateQueued)
+		if err != nil {
+			return err
+		}
+		var gen int
+		if err := tx.QueryRow(ctx, `SELECT generation FROM exports WHERE id = ?`, id).Scan(&gen); err != nil {
+			return err
+		}
+		if gen != generation || b.lease != "" {
+			return errMovedOn
+		}
+		failed, err = s.interrupt(ctx, tx, id, b, fmt.Sprintf("stalled_generation=%d", gen), maxInterruptions)
+		return err
+	})
+	if errors.Is(err, errMovedOn) || export.ErrorCode(err) == export.ECONFLICT {
+		return false, false, nil
+	}
+	return err == nil && !failed, failed, err
+}
+
+// interrupt records, in tx, that the export's build was interrupted (why
+// says how it was seen): it queues the next build generation, or on the
+// maxInterruptions-th interruption fails the export (gaveUp).
+func (s *Store[TTx]) interrupt(ctx context.Context, tx Tx[TTx], id string, b buildState, why string, maxInterruptions int) (gaveUp bool, err error) {
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT interruptions FROM exports WHERE id = ?`, id).Scan(&n); err != nil {
+		return false, err
+	}
+	n++
+	if n >= maxInterruptions {
+		msg := fmt.Sprintf("the build was interrupted %d times (its worker stopped); staff have been notified", n)
+		if err := s.setState(ctx, tx, id, export.StateFailed, s.now(), `error = ?, interruptions = ?`, msg, n); err != nil {
+			return false, err
+		}
+		return true, s.audit(ctx, tx, export.AuditEntry{PrincipalID: "system", Action: "export.build.fail", ExportID: id, PartnerID: b.partnerID,
+			Detail: msg + " " + why})
+	}
+	// The dead build's lease goes: it can no longer fail the export the
+	// next generation builds.
+	if err := tx.Exec(ctx, `UPDATE exports SET interruptions = ?, build_lease = '' WHERE id = ?`, n, id); err != nil {
+		return false, err
+	}
+	return false, s.queue(ctx, tx, id, b.partnerID, "system", fmt.Sprintf("interrupted=%d %s", n, why))
 }
 
 // errMovedOn ends a transaction whose export changed since it was read.
@@ -423,7 +454,7 @@ func leased(id string, b buildState, lease string) error {
 }
 
 // SetProgress implements export.Store.
-func (s *Store[TTx]) SetProgress(ctx context.Context, id, lease string, written int64) (err error) {
+func (s *Store[TTx]) SetProgress(ctx context.Context, id, lease string, written, estimated int64) (err error) {
 	defer export.Wrap(&err, "DB.SetProgress(%s)", id)
 	return s.inTx(ctx, func(tx Tx[TTx]) error {
 		b, err := s.buildRow(ctx, tx, id, export.StateBuilding)
@@ -434,6 +465,11 @@ func (s *Store[TTx]) SetProgress(ctx context.Context, id, lease string, written 
 			return err
 		}
 		now := formatTime(s.now())
+		if estimated >= 0 {
+			if err := tx.Exec(ctx, `UPDATE exports SET rows_estimated = ? WHERE id = ?`, estimated, id); err != nil {
+				return err
+			}
+		}
 		return tx.Exec(ctx, `UPDATE exports SET rows_written = ?, lease_renewed_at = ?, updated_at = ? WHERE id = ?`, written, now, now, id)
 	})
 }

@@ -327,7 +327,7 @@ func TestBuildTransitions(t *testing.T) {
 		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, testLease, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.db.SetProgress(b.ctx, "exp_1", testLease, 4); err != nil {
+		if err := b.db.SetProgress(b.ctx, "exp_1", testLease, 4, -1); err != nil {
 			t.Fatal(err)
 		}
 		files := []export.File{{Name: "grades.parquet", Table: "grades", Rows: 9, Size: 100, SHA256: "ab"}}
@@ -377,10 +377,10 @@ func TestBuildLease(t *testing.T) {
 		if _, err := b.db.StartBuild(b.ctx, "exp_1", 10, 0, second, b.now.Add(-time.Second)); !errors.Is(err, export.ErrBusy) {
 			t.Fatalf("StartBuild over a live lease: err = %v, want ErrBusy", err)
 		}
-		if err := b.db.SetProgress(b.ctx, "exp_1", second, 1); export.ErrorCode(err) != export.ECONFLICT {
+		if err := b.db.SetProgress(b.ctx, "exp_1", second, 1, -1); export.ErrorCode(err) != export.ECONFLICT {
 			t.Errorf("SetProgress under a lease that is not the export's: err = %v, want conflict", err)
 		}
-		if err := b.db.SetProgress(b.ctx, "exp_1", first, 3); err != nil {
+		if err := b.db.SetProgress(b.ctx, "exp_1", first, 3, -1); err != nil {
 			t.Fatal(err)
 		}
 		// The same build may start again (a retry in the same process).
@@ -398,7 +398,7 @@ func TestBuildLease(t *testing.T) {
 		}
 		files := []export.File{{Name: "grades.parquet", Table: "grades", Rows: 9, Size: 100, SHA256: "ab"}}
 		result := export.BuildResult{Files: files, ReadyAt: b.now, ExpiresAt: b.now.Add(time.Hour)}
-		if err := b.db.SetProgress(b.ctx, "exp_1", first, 5); export.ErrorCode(err) != export.ECONFLICT {
+		if err := b.db.SetProgress(b.ctx, "exp_1", first, 5, -1); export.ErrorCode(err) != export.ECONFLICT {
 			t.Errorf("SetProgress by the build taken over: err = %v, want conflict", err)
 		}
 		if err := b.db.FinishBuild(b.ctx, "exp_1", first, result); export.ErrorCode(err) != export.ECONFLICT {
