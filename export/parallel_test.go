@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rexport/rexport/export"
@@ -103,18 +100,5 @@ func TestParallelBuildMatchesSequential(t *testing.T) {
 // null).
 func arrowRows(t *testing.T, data []byte) [][]string {
 	t.Helper()
-	rdr, err := file.NewParquetReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("arrow-go cannot open the Parquet file: %v", err)
-	}
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatalf("arrow-go cannot read the Parquet file: %v", err)
-	}
-	defer tbl.Release()
-	return arrowtest.Rows(tbl)
+	return arrowtest.Rows(arrowtest.Read(t, data))
 }

@@ -20,15 +20,13 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/rexport/rexport/api"
 	"github.com/rexport/rexport/api/client"
 	"github.com/rexport/rexport/deidentify"
 	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/fixtures"
+	"github.com/rexport/rexport/internal/arrowtest"
 	"github.com/rexport/rexport/internal/pgtest"
 	"github.com/rexport/rexport/internal/storetest"
 	"github.com/rexport/rexport/source/importer"
@@ -446,20 +444,7 @@ func fetchExport(t *testing.T, env *e2e, partner, id string, courses []string) *
 // readParquet reads a Parquet file with arrow-go, an independent reader.
 func readParquet(t *testing.T, data []byte) arrow.Table {
 	t.Helper()
-	rdr, err := file.NewParquetReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("arrow-go cannot open the Parquet file: %v", err)
-	}
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatalf("arrow-go cannot read the Parquet file: %v", err)
-	}
-	t.Cleanup(tbl.Release)
-	return tbl
+	return arrowtest.Read(t, data)
 }
 
 // stringColumn returns a column's values as strings ("" for null), in row
