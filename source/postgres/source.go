@@ -101,25 +101,13 @@ func (db *DB) ExcludedLearners(ctx context.Context, q export.SourceQuery, fn fun
 	if err != nil || !ok {
 		return err
 	}
-	rows, err := db.pool.Query(ctx, sqlText, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			return err
-		}
+	return db.cursor(ctx, sqlText, args, func(vals []any) error {
 		f, err := sqlsource.DecodeFacts(vals)
 		if err != nil {
 			return err
 		}
-		if err := fn(f); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+		return fn(f)
+	})
 }
 
 // Count returns the number of rows Scan would visit for q.

@@ -21,31 +21,13 @@ func (db *DB) Scan(ctx context.Context, q export.SourceQuery, fn func(export.Sou
 	if err != nil || !ok {
 		return err
 	}
-	rows, err := db.db.QueryContext(ctx, b.SelectSQL(), b.Args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	vals, ptrs := scanTargets(b.Width())
-	for rows.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
+	return db.each(ctx, b.SelectSQL(), b.Args, b.Width(), func(vals []any) error {
 		sr, err := b.Decode(vals)
 		if err != nil {
 			return err
 		}
-		if err := fn(sr); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return ctx.Err()
+		return fn(sr)
+	})
 }
 
 // ExcludedLearners implements export.ExclusionPusher.
@@ -55,35 +37,44 @@ func (db *DB) ExcludedLearners(ctx context.Context, q export.SourceQuery, fn fun
 	if err != nil || !ok {
 		return err
 	}
-	rows, err := db.db.QueryContext(ctx, sqlText, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	vals, ptrs := scanTargets(sqlsource.FactsWidth)
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
+	return db.each(ctx, sqlText, args, sqlsource.FactsWidth, func(vals []any) error {
 		f, err := sqlsource.DecodeFacts(vals)
 		if err != nil {
 			return err
 		}
-		if err := fn(f); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+		return fn(f)
+	})
 }
 
-// scanTargets returns n values and pointers to them for rows.Scan.
-func scanTargets(n int) (vals, ptrs []any) {
-	vals = make([]any, n)
-	ptrs = make([]any, n)
+// each runs query and calls visit with the width values of each row, as
+// the driver gives them, streaming. It returns the first error of visit,
+// or ctx.Err() once ctx is done.
+func (db *DB) each(ctx context.Context, query string, args []any, width int, visit func([]any) error) error {
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]any, width)
+	ptrs := make([]any, width)
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	return vals, ptrs
+	for rows.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if err := visit(vals); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // Count returns the number of rows Scan would visit for q.
@@ -105,25 +96,13 @@ func (db *DB) Roster(ctx context.Context, courses []string, fn func(export.Roste
 	if err != nil || !ok {
 		return err
 	}
-	rows, err := db.db.QueryContext(ctx, sqlText, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	vals, ptrs := scanTargets(sqlsource.RosterWidth)
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
+	return db.each(ctx, sqlText, args, sqlsource.RosterWidth, func(vals []any) error {
 		e, err := sqlsource.DecodeRoster(vals)
 		if err != nil {
 			return err
 		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+		return fn(e)
+	})
 }
 
 // Courses returns the courses with the given ids, or all courses if ids is
