@@ -108,10 +108,7 @@ func (b *Builder) Estimate(ctx context.Context, in BuildInput) (int64, error) {
 	// The tables are counted at once, up to Workers, as they are built: a
 	// source that must read a table to count it (a Parquet directory) would
 	// otherwise hold the build up one table at a time.
-	workers := b.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := b.workers()
 	tables := in.Request.Tables
 	counts := make([]int64, len(tables))
 	errs := make([]error, len(tables))
@@ -476,11 +473,7 @@ type builtTable struct {
 // Workers take tables in order, so the learners table is always running
 // or done when a table waits for it.
 func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy Policy, dir string) ([]*builtTable, error) {
-	workers := bc.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, len(tables))
+	workers := min(bc.workers(), len(tables))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	learners := slices.IndexFunc(tables, func(t Table) bool { return t.Name == TableLearners })
@@ -743,10 +736,16 @@ const progressEvery = 5000
 // learners table alone writes the linked quasi-identifiers and headline
 // countries.
 func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string]ColumnPolicy, dir string) (*builtTable, error) {
-	plan, err := bc.plan(t, cols)
-	if err != nil {
-		return nil, err
+	// Each de-identification worker has its own plan: its own pseudonym
+	// caches and finding counts.
+	plans := make([][]outColumn, bc.workers())
+	for w := range plans {
+		var err error
+		if plans[w], err = bc.plan(t, cols); err != nil {
+			return nil, err
+		}
 	}
+	plan := plans[0]
 	outCols := make([]Column, len(plan))
 	mt := &ManifestTable{Name: t.Name, File: t.Name + bc.FileExt}
 	bt := &builtTable{manifest: mt, excluded: map[string]string{}, delivered: map[string]struct{}{}}
@@ -771,7 +770,7 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 	}
 	var size int64
 	var sum string
-	err = WriteFileAtomic(dir, mt.File, func(w io.Writer) error {
+	err := WriteFileAtomic(dir, mt.File, func(w io.Writer) error {
 		h := sha256.New()
 		cw := &countingWriter{w: io.MultiWriter(w, h)}
 		rw, err := bc.Encoder(cw, outCols, meta)
@@ -785,7 +784,6 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		kanon := newKAnonBuffer(plan, bc.dua, linkedNames, func(person string) []string { return bc.linkedQI[person] })
 		gradeCol, passedCol := t.ColumnIndex("grade"), t.ColumnIndex("passed")
 		excluded := exclusionFor(t)
-		out := make(Row, len(plan))
 		q := bc.query(bc.in, t.Name)
 		if pusher, ok := bc.Source.(ExclusionPusher); ok && t.Name != TableCourses {
 			// The database leaves out deleted and opted-out learners' rows
@@ -806,20 +804,18 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 			}
 			q.DropExcluded = true
 		}
-		err = bc.Source.Scan(ctx, q, func(sr SourceRow) error {
-			if visited++; visited == progressEvery {
+		err = bc.processRows(ctx, q, plans, excluded, func(batch int) {
+			if visited += int64(batch); visited >= progressEvery {
 				bc.addVisited(visited)
 				visited = 0
 			}
-			if reason := excluded(sr); reason != "" {
+		}, func(sr *SourceRow, reason string, out Row) error {
+			if reason != "" {
 				id := sr.Learner.LearnerID
 				if exclusionRank[reason] > exclusionRank[bt.excluded[id]] {
 					bt.excluded[id] = reason
 				}
 				return nil
-			}
-			for i, oc := range plan {
-				out[i] = oc.value(&sr)
 			}
 			mt.Rows++
 			if id := sr.Learner.LearnerID; id != "" {
@@ -878,9 +874,15 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 	}
 	bc.addVisited(visited)
 	for i, oc := range plan {
-		if oc.findings != nil {
-			mt.Columns[i].Findings = oc.findings
+		if oc.findings == nil {
+			continue
 		}
+		for _, p := range plans[1:] {
+			for typ, n := range p[i].findings {
+				oc.findings[typ] += n
+			}
+		}
+		mt.Columns[i].Findings = oc.findings
 	}
 	mt.Size, mt.SHA256 = size, sum
 	return bt, nil
@@ -1010,4 +1012,129 @@ func findingTypes(found []deidentify.Finding) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// workers returns the number of goroutines a build uses.
+func (b *Builder) workers() int {
+	if b.Workers > 0 {
+		return b.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// batchRows is how many source rows go to a de-identification worker at
+// a time.
+const batchRows = 256
+
+// rowBatch is a run of source rows and what the workers made of them.
+type rowBatch struct {
+	rows    []SourceRow
+	reasons []string // why each row may not leave, "" if it may
+	out     []Row    // the output row of each row that may leave
+	done    chan struct{}
+}
+
+// processRows scans q and de-identifies its rows on len(plans) goroutines,
+// batch by batch (worker w computes the values of plan plans[w]), then
+// calls fn for each row in scan order, from the calling goroutine, with
+// its exclusion reason or output row; visited is called with the size of
+// each batch before its rows. Memory is bounded by a few batches per
+// worker: the scan waits for fn.
+func (bc *buildContext) processRows(ctx context.Context, q SourceQuery, plans [][]outColumn, excluded func(SourceRow) string,
+	visited func(int), fn func(sr *SourceRow, reason string, out Row) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := len(plans)
+	jobs := make(chan *rowBatch)
+	// The scan queues each batch here too, in scan order; the capacity
+	// bounds the batches in flight.
+	ordered := make(chan *rowBatch, 2*workers)
+	var (
+		scanErr error
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() {
+		defer close(ordered)
+		defer close(jobs)
+		b := &rowBatch{rows: make([]SourceRow, 0, batchRows)}
+		send := func() error {
+			b.done = make(chan struct{})
+			select {
+			case ordered <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case jobs <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			b = &rowBatch{rows: make([]SourceRow, 0, batchRows)}
+			return nil
+		}
+		scanErr = bc.Source.Scan(ctx, q, func(sr SourceRow) error {
+			if b.rows = append(b.rows, sr); len(b.rows) == batchRows {
+				return send()
+			}
+			return nil
+		})
+		if scanErr == nil && len(b.rows) > 0 {
+			scanErr = send()
+		}
+	})
+	for w := range workers {
+		wg.Go(func() {
+			for b := range jobs {
+				b.deidentify(plans[w], excluded)
+				close(b.done)
+			}
+		})
+	}
+	var err error
+	for b := range ordered {
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+		}
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		visited(len(b.rows))
+		for k := range b.rows {
+			if err = fn(&b.rows[k], b.reasons[k], b.out[k]); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	cancel()
+	wg.Wait()
+	if err != nil && scanErr != nil && errors.Is(err, context.Canceled) {
+		return scanErr // the scan failed first
+	}
+	if err == nil {
+		err = scanErr
+	}
+	return err
+}
+
+// deidentify computes the exclusion reason of each row of b and, for the
+// rows that may leave, their output values.
+func (b *rowBatch) deidentify(plan []outColumn, excluded func(SourceRow) string) {
+	n, width := len(b.rows), len(plan)
+	b.reasons, b.out = make([]string, n), make([]Row, n)
+	slab := make([]any, n*width)
+	for k := range b.rows {
+		sr := &b.rows[k]
+		if b.reasons[k] = excluded(*sr); b.reasons[k] != "" {
+			continue
+		}
+		out := slab[k*width : (k+1)*width : (k+1)*width]
+		for i, oc := range plan {
+			out[i] = oc.value(sr)
+		}
+		b.out[k] = out
+	}
 }

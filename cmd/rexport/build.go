@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -53,6 +55,11 @@ pprof FILE).`,
 					return err
 				}
 				defer stop()
+			}
+			var peak *heapPeak
+			if memProfile != "" {
+				peak = watchHeapPeak()
+				defer peak.stop()
 			}
 			master, err := loadOrCreateMasterKey(g.dataDir, true)
 			if err != nil {
@@ -116,7 +123,7 @@ pprof FILE).`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "export %s for %s written to %s\n%s", m.ExportID, partner, out, m.Summary())
 			if memProfile != "" {
-				return writeHeapProfile(memProfile)
+				return peak.write(memProfile)
 			}
 			return nil
 		},
@@ -139,7 +146,7 @@ pprof FILE).`,
 	f.IntVar(&workers, "workers", 0, "tables built at once (0: GOMAXPROCS)")
 	f.StringVar(&out, "out", "", "output directory (required)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the build to `FILE`")
-	f.StringVar(&memProfile, "memprofile", "", "write a heap profile (allocations) after the build to `FILE`")
+	f.StringVar(&memProfile, "memprofile", "", "write a heap profile taken at the build's peak heap use to `FILE`")
 	_ = cmd.MarkFlagRequired("partner")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -161,21 +168,71 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
-// writeHeapProfile writes a heap profile to path, after a GC so that it
-// shows live memory up to date next to the allocations of the build.
-func writeHeapProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
+// heapPeak keeps the heap profile of the moment the heap in use was the
+// largest, sampled every heapPeakEvery: what a build's peak memory is made
+// of, which a profile taken after the build no longer shows.
+type heapPeak struct {
+	mu      sync.Mutex
+	max     uint64
+	profile bytes.Buffer
+	err     error
+	done    chan struct{}
+	stopped sync.WaitGroup
+}
+
+const heapPeakEvery = 50 * time.Millisecond
+
+func watchHeapPeak() *heapPeak {
+	p := &heapPeak{done: make(chan struct{})}
+	p.stopped.Go(func() {
+		t := time.NewTicker(heapPeakEvery)
+		defer t.Stop()
+		for {
+			p.sample()
+			select {
+			case <-t.C:
+			case <-p.done:
+				return
+			}
+		}
+	})
+	return p
+}
+
+func (p *heapPeak) sample() {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ms.HeapInuse <= p.max {
+		return
+	}
+	p.max = ms.HeapInuse
+	p.profile.Reset()
+	p.err = pprof.Lookup("heap").WriteTo(&p.profile, 0)
+}
+
+func (p *heapPeak) stop() {
+	select {
+	case <-p.done:
+	default:
+		close(p.done)
+	}
+	p.stopped.Wait()
+}
+
+// write stops sampling and writes the peak's profile to path.
+func (p *heapPeak) write(path string) error {
+	p.stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return fmt.Errorf("--memprofile: %w", p.err)
+	}
+	if err := os.WriteFile(path, p.profile.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("--memprofile: %w", err)
 	}
-	runtime.GC()
-	err = pprof.WriteHeapProfile(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("--memprofile: %w", err)
-	}
+	fmt.Fprintf(os.Stderr, "heap profile at the peak of %d MB of heap in use written to %s\n", p.max>>20, path)
 	return nil
 }
 

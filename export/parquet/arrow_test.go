@@ -326,14 +326,55 @@ func TestReaderRejectsUnsupportedColumns(t *testing.T) {
 	}
 }
 
-// TestArrowReadsDictionaryFallback writes a string column whose dictionary
-// outgrows its limit, so the row group mixes dictionary and plain pages.
+// TestDictionaryOnlyWhereValuesRepeat checks the writer's choice of
+// encoding per string column: a dictionary for values that repeat (ids of
+// learners, courses), plain for values that do not (free text, unique
+// ids), which would otherwise sit whole in a dictionary.
+func TestDictionaryOnlyWhereValuesRepeat(t *testing.T) {
+	t.Parallel()
+	cols := []export.Column{{Name: "course", Type: export.TypeString}, {Name: "body", Type: export.TypeString, Nullable: true}}
+	var rows []export.Row
+	for i := range 3000 {
+		var body any
+		if i%3 != 0 {
+			body = fmt.Sprintf("post %d: %s", i, strings.Repeat("text ", 40))
+		}
+		rows = append(rows, export.Row{fmt.Sprintf("course-%d", i%7), body})
+	}
+	data := writeFile(t, cols, rows, parquet.Options{})
+	meta := arrowMetadata(t, data)
+	for c, wantDict := range []bool{true, false} {
+		cc, err := meta.RowGroup(0).ColumnChunk(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hasDictionary(cc.Encodings()); got != wantDict {
+			t.Errorf("column %s: encodings %v, dictionary %v, want %v", cols[c].Name, cc.Encodings(), got, wantDict)
+		}
+		if !wantDict && !slices.Contains(cc.Encodings(), arrowpq.Encodings.Plain) {
+			t.Errorf("column %s: encodings %v, want plain", cols[c].Name, cc.Encodings())
+		}
+	}
+	_, got := readFile(t, data)
+	if diff := cmp.Diff(rows, got); diff != "" {
+		t.Errorf("rows mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestArrowReadsDictionaryFallback writes a string column whose values
+// repeat in the first rows, so it gets a dictionary, and then stop
+// repeating, so the dictionary outgrows its limit and the row group mixes
+// dictionary and plain pages.
 func TestArrowReadsDictionaryFallback(t *testing.T) {
 	t.Parallel()
 	cols := []export.Column{{Name: "body", Type: export.TypeString}}
 	const n = 5000
 	var rows []export.Row
 	for i := range n {
+		if i < 2000 {
+			rows = append(rows, export.Row{fmt.Sprintf("repeated %d", i%10)})
+			continue
+		}
 		rows = append(rows, export.Row{fmt.Sprintf("%05d %s", i, strings.Repeat("x", 500))})
 	}
 	data := writeFile(t, cols, rows, parquet.Options{})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/export/parquet"
 )
 
@@ -17,7 +18,20 @@ func FuzzReader(f *testing.F) {
 			return
 		}
 		defer r.Close()
-		_ = r.Columns()
+		cols := r.Columns()
+		// The column-at-a-time API must fail as cleanly.
+		for g := range min(r.NumRowGroups(), 4) {
+			rows := make([]int32, min(r.RowGroupRows(g), 1000))
+			for i := range rows {
+				rows[i] = int32(i)
+			}
+			for c := range cols {
+				_ = r.ReadValues(g, c, rows, func(int, any) error { return nil })
+				if cols[c].Type == export.TypeString {
+					_ = r.ReadBytes(g, c, func(int, []byte, int32, bool) {})
+				}
+			}
+		}
 		for range 10_000 {
 			if _, err := r.Next(); err != nil {
 				return

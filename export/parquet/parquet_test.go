@@ -100,7 +100,76 @@ func readFile(t testing.TB, data []byte) ([]export.Column, []export.Row) {
 	if got := r.NumRows(); got != int64(len(rows)) {
 		t.Errorf("NumRows() = %d, read %d rows", got, len(rows))
 	}
+	checkColumnar(t, r, rows)
 	return r.Columns(), rows
+}
+
+// checkColumnar checks that the column-at-a-time API reads the rows Next
+// read: every row, and every other row (a filter's selection), of every
+// column; and the raw bytes of string columns.
+func checkColumnar(t testing.TB, r *parquet.Reader, want []export.Row) {
+	t.Helper()
+	cols := r.Columns()
+	base := 0
+	for g := range r.NumRowGroups() {
+		n := r.RowGroupRows(g)
+		all, odd := make([]int32, n), []int32(nil)
+		for i := range all {
+			all[i] = int32(i)
+			if i%2 == 1 {
+				odd = append(odd, int32(i))
+			}
+		}
+		for c, col := range cols {
+			for _, sel := range [][]int32{all, odd} {
+				got := make([]any, len(sel))
+				seen := 0
+				err := r.ReadValues(g, c, sel, func(k int, v any) error {
+					got[k] = v
+					seen++
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("ReadValues(%d, %q): %v", g, col.Name, err)
+				}
+				if seen != len(sel) {
+					t.Errorf("ReadValues(%d, %q) gave %d values for %d rows", g, col.Name, seen, len(sel))
+				}
+				for k, i := range sel {
+					if diff := cmp.Diff(want[base+int(i)][c], got[k]); diff != "" {
+						t.Errorf("row %d column %q (-Next +ReadValues):\n%s", base+int(i), col.Name, diff)
+					}
+				}
+			}
+			if col.Type != export.TypeString {
+				continue
+			}
+			seen := 0
+			err := r.ReadBytes(g, c, func(i int, b []byte, _ int32, null bool) {
+				if i != seen {
+					t.Errorf("ReadBytes(%d, %q): row %d after %d rows", g, col.Name, i, seen)
+				}
+				seen++
+				var v any
+				if !null {
+					v = string(b)
+				}
+				if diff := cmp.Diff(want[base+i][c], v); diff != "" {
+					t.Errorf("row %d column %q (-Next +ReadBytes):\n%s", base+i, col.Name, diff)
+				}
+			})
+			if err != nil {
+				t.Fatalf("ReadBytes(%d, %q): %v", g, col.Name, err)
+			}
+			if seen != n {
+				t.Errorf("ReadBytes(%d, %q) gave %d rows of %d", g, col.Name, seen, n)
+			}
+		}
+		base += n
+	}
+	if base != len(want) {
+		t.Errorf("row groups hold %d rows, Next read %d", base, len(want))
+	}
 }
 
 func TestRoundTrip(t *testing.T) {

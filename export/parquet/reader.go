@@ -254,32 +254,43 @@ const (
 // checkPages checks the page headers of every column chunk of row group g
 // against the limits above and the bounds of the chunk.
 func (r *Reader) checkPages(g int) error {
+	for i := range r.cols {
+		if err := r.checkColumnPages(g, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkColumnPages checks the page headers of column col of row group g.
+func (r *Reader) checkColumnPages(g, col int) error {
 	rg := &r.file.Metadata().RowGroups[g]
+	if col >= len(rg.Columns) {
+		return fmt.Errorf("row group %d has %d columns", g, len(rg.Columns))
+	}
 	var buf []byte
-	for i := range rg.Columns {
-		md := &rg.Columns[i].MetaData
-		name := r.cols[i].Name
-		start := md.DataPageOffset
-		if md.DictionaryPageOffset != 0 {
-			start = md.DictionaryPageOffset
+	md := &rg.Columns[col].MetaData
+	name := r.cols[col].Name
+	start := md.DataPageOffset
+	if md.DictionaryPageOffset != 0 {
+		start = md.DictionaryPageOffset
+	}
+	end := start + md.TotalCompressedSize
+	if start < 4 || md.TotalCompressedSize < 0 || end > r.size || end < start {
+		return fmt.Errorf("column %q: column chunk out of file bounds", name)
+	}
+	for pos := start; pos < end; {
+		var h format.PageHeader
+		n, err := readPageHeader(r.input, pos, end, &buf, &h)
+		if err != nil {
+			return fmt.Errorf("column %q: page header at offset %d: %w", name, pos, err)
 		}
-		end := start + md.TotalCompressedSize
-		if start < 4 || md.TotalCompressedSize < 0 || end > r.size || end < start {
-			return fmt.Errorf("column %q: column chunk out of file bounds", name)
+		if err := checkPageHeader(&h, rg.NumRows); err != nil {
+			return fmt.Errorf("column %q: page at offset %d: %w", name, pos, err)
 		}
-		for pos := start; pos < end; {
-			var h format.PageHeader
-			n, err := readPageHeader(r.input, pos, end, &buf, &h)
-			if err != nil {
-				return fmt.Errorf("column %q: page header at offset %d: %w", name, pos, err)
-			}
-			if err := checkPageHeader(&h, rg.NumRows); err != nil {
-				return fmt.Errorf("column %q: page at offset %d: %w", name, pos, err)
-			}
-			pos += n + int64(h.CompressedPageSize)
-			if pos > end {
-				return fmt.Errorf("column %q: page at offset %d overruns its column chunk", name, pos)
-			}
+		pos += n + int64(h.CompressedPageSize)
+		if pos > end {
+			return fmt.Errorf("column %q: page at offset %d overruns its column chunk", name, pos)
 		}
 	}
 	return nil

@@ -4,8 +4,8 @@
 // other tools through Reader.
 //
 // Files use a flat schema, one leaf column per export.Column, in the order
-// of the columns given, zstd compression, and dictionary encoding on string
-// columns.
+// of the columns given, zstd compression, and dictionary encoding on the
+// string columns whose values repeat (see Writer).
 package parquet
 
 import (
@@ -18,12 +18,16 @@ import (
 	"github.com/rexport/rexport/export"
 )
 
-// nodeOf returns the Parquet node of one column.
-func nodeOf(c export.Column) (pq.Node, error) {
+// nodeOf returns the Parquet node of one column; a string column is
+// dictionary-encoded unless plain.
+func nodeOf(c export.Column, plain bool) (pq.Node, error) {
 	var n pq.Node
 	switch c.Type {
 	case export.TypeString:
-		n = pq.Encoded(pq.String(), &pq.RLEDictionary)
+		n = pq.Encoded(pq.String(), &pq.Plain)
+		if !plain {
+			n = pq.Encoded(pq.String(), &pq.RLEDictionary)
+		}
 	case export.TypeInt64:
 		n = pq.Leaf(pq.Int64Type)
 	case export.TypeFloat64:
@@ -46,7 +50,9 @@ func nodeOf(c export.Column) (pq.Node, error) {
 // schemaOf builds the file schema of cols. It does not use pq.Group, whose
 // Fields method sorts by name: the file must keep the order of cols, and
 // the column indexes of the rows Writer builds rely on it.
-func schemaOf(cols []export.Column) (*pq.Schema, error) {
+// plain[i] (if plain is not nil) leaves string column i without a
+// dictionary.
+func schemaOf(cols []export.Column, plain []bool) (*pq.Schema, error) {
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("no columns")
 	}
@@ -60,7 +66,7 @@ func schemaOf(cols []export.Column) (*pq.Schema, error) {
 			return nil, fmt.Errorf("column %q: duplicate name", c.Name)
 		}
 		seen[c.Name] = true
-		n, err := nodeOf(c)
+		n, err := nodeOf(c, plain != nil && plain[i])
 		if err != nil {
 			return nil, err
 		}

@@ -21,9 +21,12 @@ const DefaultMaxRowsPerRowGroup = 65536
 const batchRows = 1024
 
 // A string column's dictionary that outgrows this many bytes in a row group
-// falls back to plain encoding: free-text columns gain nothing from a
-// dictionary, and it bounds the writer's memory.
+// falls back to plain encoding, which bounds the writer's memory.
 const dictionaryMaxBytes = 1 << 20
+
+// pageBufferBytes bounds the values of one page, and so what a reader
+// must decode at once.
+const pageBufferBytes = 256 << 10
 
 // Options configures a Writer.
 type Options struct {
@@ -38,7 +41,9 @@ type Options struct {
 // at most one row group in memory. A Writer is not safe for concurrent use.
 type Writer struct {
 	cols []export.Column
-	pw   *pq.Writer
+	w    io.Writer
+	opts []pq.WriterOption // all but the schema
+	pw   *pq.Writer        // made at the first flush, see start
 
 	batch  []pq.Row
 	values []pq.Value // backing array of batch
@@ -54,7 +59,7 @@ type Writer struct {
 // cols, in that order, to w. The caller must call Close to complete the
 // file; Close does not close w.
 func NewWriter(w io.Writer, cols []export.Column, opts Options) (*Writer, error) {
-	schema, err := schemaOf(cols)
+	schema, err := schemaOf(cols, nil)
 	if err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
@@ -66,26 +71,26 @@ func NewWriter(w io.Writer, cols []export.Column, opts Options) (*Writer, error)
 		return nil, fmt.Errorf("parquet: MaxRowsPerRowGroup %d is negative", maxRows)
 	}
 	options := []pq.WriterOption{
-		schema,
 		// parquet-go's CreatedBy option omits the space before "(build",
 		// so the string is set whole.
 		&pq.WriterConfig{CreatedBy: createdBy()},
-		pq.Compression(&pq.Zstd),
+		pq.Compression(pageCodec),
 		pq.MaxRowsPerRowGroup(maxRows),
 		pq.DictionaryMaxBytes(dictionaryMaxBytes),
+		pq.PageBufferSize(pageBufferBytes),
 	}
 	for k, v := range opts.KeyValueMetadata {
 		options = append(options, pq.KeyValueMetadata(k, v))
 	}
-	config, err := pq.NewWriterConfig(options...)
-	if err != nil {
+	if _, err := pq.NewWriterConfig(append(options, schema)...); err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
 
 	size := int(min(maxRows, batchRows))
 	wr := &Writer{
 		cols:   cols,
-		pw:     pq.NewWriter(w, config),
+		w:      w,
+		opts:   options,
 		batch:  make([]pq.Row, size),
 		values: make([]pq.Value, size*len(cols)),
 	}
@@ -93,6 +98,40 @@ func NewWriter(w io.Writer, cols []export.Column, opts Options) (*Writer, error)
 		wr.batch[i] = wr.values[i*len(cols) : (i+1)*len(cols) : (i+1)*len(cols)]
 	}
 	return wr, nil
+}
+
+// start makes the parquet-go writer, once the first batch is in: a string
+// column gets a dictionary if its values in that batch repeat (fewer
+// distinct values than half the non-null ones), as ids of learners or
+// courses do. Free text and unique ids are written plain: a dictionary
+// would hold every value of the row group in memory, on both sides, for
+// nothing.
+func (w *Writer) start() error {
+	plain := make([]bool, len(w.cols))
+	for i, c := range w.cols {
+		if c.Type != export.TypeString {
+			continue
+		}
+		seen := map[string]struct{}{}
+		nonNull := 0
+		for _, row := range w.batch[:w.n] {
+			if v := row[i]; !v.IsNull() {
+				nonNull++
+				seen[string(v.ByteArray())] = struct{}{}
+			}
+		}
+		plain[i] = 2*len(seen) > nonNull
+	}
+	schema, err := schemaOf(w.cols, plain)
+	if err != nil {
+		return fmt.Errorf("parquet: %w", err)
+	}
+	config, err := pq.NewWriterConfig(append(w.opts, schema)...)
+	if err != nil {
+		return fmt.Errorf("parquet: %w", err)
+	}
+	w.pw = pq.NewWriter(w.w, config)
+	return nil
 }
 
 // createdBy returns the created_by of the files rexport writes, in the
@@ -234,6 +273,11 @@ func daysOf(t time.Time) (int32, error) {
 const secondsPerDay = 24 * 60 * 60
 
 func (w *Writer) flushBatch() error {
+	if w.pw == nil {
+		if w.err = w.start(); w.err != nil {
+			return w.err
+		}
+	}
 	if w.n == 0 {
 		return nil
 	}

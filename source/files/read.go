@@ -195,28 +195,14 @@ func readParquet(ctx context.Context, f File, in io.ReaderAt, size int64, fn fun
 		return fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	defer pr.Close()
-	fileCols := pr.Columns()
-	// tableIndex[j] is the table column of file column j.
-	tableIndex := make([]int, len(fileCols))
-	seen := make([]bool, len(t.Columns))
-	for j, fc := range fileCols {
-		i := t.ColumnIndex(fc.Name)
-		if i < 0 {
-			return f.ErrorAt(Pos{}, fc.Name, fmt.Errorf("unknown column (table %s has %s)", t.Name, columnNames(t)))
-		}
-		if seen[i] {
-			return f.ErrorAt(Pos{}, fc.Name, errors.New("column given twice"))
-		}
-		if want := t.Columns[i].Type; fc.Type != want {
-			return f.ErrorAt(Pos{}, fc.Name, fmt.Errorf("column type is %s, want %s", fc.Type, want))
-		}
-		seen[i] = true
-		tableIndex[j] = i
+	fileCol, err := mapColumns(f, pr)
+	if err != nil {
+		return err
 	}
-	for i, c := range t.Columns {
-		if !seen[i] {
-			return f.ErrorAt(Pos{}, c.Name, errors.New("missing column (every column must be in the file; write nulls for unknown values)"))
-		}
+	// tableIndex[j] is the table column of file column j.
+	tableIndex := make([]int, len(fileCol))
+	for i, j := range fileCol {
+		tableIndex[j] = i
 	}
 	for n := int64(1); ; n++ {
 		if n%checkEvery == 0 {
@@ -243,4 +229,80 @@ func readParquet(ctx context.Context, f File, in io.ReaderAt, size int64, fn fun
 			return err
 		}
 	}
+}
+
+// mapColumns checks that the columns of the Parquet file pr are those of
+// f's table, in any order and of the table's types, and returns the file
+// column of each table column.
+func mapColumns(f File, pr *parquet.Reader) ([]int, error) {
+	t := f.Table
+	fileCols := pr.Columns()
+	fileCol := make([]int, len(t.Columns))
+	for i := range fileCol {
+		fileCol[i] = -1
+	}
+	for j, fc := range fileCols {
+		i := t.ColumnIndex(fc.Name)
+		if i < 0 {
+			return nil, f.ErrorAt(Pos{}, fc.Name, fmt.Errorf("unknown column (table %s has %s)", t.Name, columnNames(t)))
+		}
+		if fileCol[i] >= 0 {
+			return nil, f.ErrorAt(Pos{}, fc.Name, errors.New("column given twice"))
+		}
+		if want := t.Columns[i].Type; fc.Type != want {
+			return nil, f.ErrorAt(Pos{}, fc.Name, fmt.Errorf("column type is %s, want %s", fc.Type, want))
+		}
+		fileCol[i] = j
+	}
+	for i, c := range t.Columns {
+		if fileCol[i] < 0 {
+			return nil, f.ErrorAt(Pos{}, c.Name, errors.New("missing column (every column must be in the file; write nulls for unknown values)"))
+		}
+	}
+	return fileCol, nil
+}
+
+// ParquetFile is a Parquet table file open for reading a column at a time
+// (see parquet.Reader's NumRowGroups, ReadBytes and ReadValues). It is not
+// safe for concurrent use: open one per goroutine.
+type ParquetFile struct {
+	*parquet.Reader
+	File File
+	// Col holds the file column of each table column.
+	Col []int
+	in  *os.File
+}
+
+// OpenParquet opens the Parquet file f and checks its columns against its
+// table, as Read does.
+func OpenParquet(f File) (*ParquetFile, error) {
+	if f.Format != Parquet {
+		return nil, fmt.Errorf("%s: not a Parquet file", f.Name())
+	}
+	in, err := os.Open(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := in.Stat()
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	pr, err := parquet.NewReader(in, st.Size())
+	if err != nil {
+		in.Close()
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	cols, err := mapColumns(f, pr)
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	return &ParquetFile{Reader: pr, File: f, Col: cols, in: in}, nil
+}
+
+// Close closes the file.
+func (p *ParquetFile) Close() error {
+	p.Reader.Close()
+	return p.in.Close()
 }

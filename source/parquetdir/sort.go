@@ -19,24 +19,23 @@ import (
 // row group per run in memory.
 const mergeGroupRows = 1024
 
-// ordered returns the file to stream tf's table from in key order: the
-// table's own file if it is in key order (checked by one pass the first
-// time, unless Count has done it), else a sorted copy made on first use.
+// ordered returns the Parquet file to stream tf's table from in key
+// order: the table's own file if it is a Parquet file in key order
+// (checked once, reading the key columns), else a sorted Parquet copy made
+// on first use (a CSV file always gets one).
 func (s *Source) ordered(ctx context.Context, tf *tableFile) (files.File, error) {
 	tf.mu.Lock()
 	defer tf.mu.Unlock()
 	if !tf.known {
-		var order orderCheck
-		err := files.Read(ctx, tf.file, func(_ files.Pos, row export.Row) error {
-			if !order.next(row, tf.key) {
-				return errStop
+		tf.known = true
+		if tf.file.Format == files.Parquet {
+			ok, err := checkOrder(ctx, tf.file, tf.key)
+			if err != nil {
+				tf.known = false
+				return files.File{}, err
 			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errStop) {
-			return files.File{}, err
+			tf.ordered = ok
 		}
-		tf.known, tf.ordered = true, !order.broken
 	}
 	if tf.ordered {
 		return tf.file, nil

@@ -32,7 +32,7 @@ type Source struct {
 	tables map[string]*tableFile
 	// facts holds every learner's facts, by learner_id: the join of every
 	// fact-table row with learners.
-	facts map[string]export.LearnerFacts
+	facts map[string]*export.LearnerFacts
 
 	// runRows is the number of rows sorted in memory per run of the
 	// external sort.
@@ -117,14 +117,19 @@ var (
 )
 
 func (s *Source) loadFacts(ctx context.Context) error {
-	f := s.tables[export.TableLearners].file
-	s.facts = map[string]export.LearnerFacts{}
-	return files.Read(ctx, f, func(pos files.Pos, row export.Row) error {
+	tf := s.tables[export.TableLearners]
+	file, err := s.ordered(ctx, tf)
+	if err != nil {
+		return err
+	}
+	s.facts = map[string]*export.LearnerFacts{}
+	cols := []int{lID, lOptOut, lDeleted, lConsent, lSignup, lBirth}
+	return s.readRows(ctx, file, everyRow, cols, func(pos files.Pos, row export.Row, _ export.LearnerFacts) error {
 		fa := factsOf(row)
 		if _, dup := s.facts[fa.LearnerID]; dup {
-			return f.ErrorAt(pos, "learner_id", errors.New("learner given twice"))
+			return file.ErrorAt(pos, "learner_id", errors.New("learner given twice"))
 		}
-		s.facts[fa.LearnerID] = fa
+		s.facts[fa.LearnerID] = &fa
 		return nil
 	})
 }
@@ -202,61 +207,25 @@ func storedTime(c export.Column, t time.Time) time.Time {
 }
 
 // enrolledIn returns the learners with an enrollment (any role) in one of
-// courses, streaming enrollments.
+// courses.
 func (s *Source) enrolledIn(ctx context.Context, courses map[string]bool) (map[string]bool, error) {
 	t, _ := export.SourceTable(export.TableEnrollments)
 	lc, cc := t.ColumnIndex("learner_id"), t.ColumnIndex("course_id")
+	file, err := s.ordered(ctx, s.tables[export.TableEnrollments])
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]bool{}
-	err := files.Read(ctx, s.tables[export.TableEnrollments].file, func(_ files.Pos, row export.Row) error {
-		if courses[row[cc].(string)] {
-			out[row[lc].(string)] = true
-		}
+	sel := func(pf *files.ParquetFile, g int) ([]int32, []*export.LearnerFacts, error) {
+		keep := allKept(pf.RowGroupRows(g))
+		err := matchBytes(pf, g, cc, keep, func(b []byte) bool { return courses[string(b)] })
+		return rowsOf(keep), nil, err
+	}
+	err = s.readRows(ctx, file, sel, []int{lc}, func(_ files.Pos, row export.Row, _ export.LearnerFacts) error {
+		out[row[lc].(string)] = true
 		return nil
 	})
 	return out, err
-}
-
-// match reports whether the filter selects row, and the facts of its
-// learner (inner join: a row whose learner is not in learners is not
-// selected).
-func (s *Source) match(f *filter, row export.Row) (export.LearnerFacts, bool) {
-	switch f.table.Name {
-	case export.TableCourses:
-		if !f.courses[row[f.courseCol].(string)] {
-			return export.LearnerFacts{}, false
-		}
-	case export.TableLearners:
-		if !f.enrolled[row[f.learnerCol].(string)] {
-			return export.LearnerFacts{}, false
-		}
-	case export.TableSurveyDemographics:
-		if c, ok := row[f.courseCol].(string); ok {
-			if !f.courses[c] {
-				return export.LearnerFacts{}, false
-			}
-		} else if !f.enrolled[row[f.learnerCol].(string)] {
-			return export.LearnerFacts{}, false
-		}
-	default:
-		if !f.courses[row[f.courseCol].(string)] {
-			return export.LearnerFacts{}, false
-		}
-	}
-	if f.timeCol >= 0 && (!f.from.IsZero() || !f.to.IsZero()) {
-		v, ok := row[f.timeCol].(time.Time)
-		if !ok {
-			return export.LearnerFacts{}, false // NULL compares false in SQL
-		}
-		v = storedTime(f.table.Columns[f.timeCol], v)
-		if !f.from.IsZero() && v.Before(f.from) || !f.to.IsZero() && !v.Before(f.to) {
-			return export.LearnerFacts{}, false
-		}
-	}
-	if f.learnerCol < 0 {
-		return export.LearnerFacts{}, true
-	}
-	fa, ok := s.facts[row[f.learnerCol].(string)]
-	return fa, ok
 }
 
 // table returns the file of a table, or an error naming the missing file.
@@ -269,9 +238,11 @@ func (s *Source) table(name string) (*tableFile, error) {
 }
 
 // Scan calls fn for every row selected by q, ordered by the table's key,
-// streaming from the table's file (or its sorted copy). An empty q.Courses
-// selects no rows. It returns the first error of fn, or ctx.Err() once ctx
-// is done.
+// from the table's file (or its sorted copy). Row groups are read and
+// filtered on up to GOMAXPROCS goroutines, a column at a time: the columns
+// the filter tests first, the others only for the rows it keeps; fn is
+// called from one goroutine, in order. An empty q.Courses selects no
+// rows. It returns the first error of fn, or ctx.Err() once ctx is done.
 func (s *Source) Scan(ctx context.Context, q export.SourceQuery, fn func(export.SourceRow) error) (err error) {
 	defer wrap(&err, "scan %s", q.Table)
 	f, ok, err := s.newFilter(ctx, q)
@@ -287,13 +258,9 @@ func (s *Source) Scan(ctx context.Context, q export.SourceQuery, fn func(export.
 		return err
 	}
 	var order orderCheck
-	err = files.Read(ctx, file, func(pos files.Pos, row export.Row) error {
+	err = s.readRows(ctx, file, s.selector(&f), nil, func(pos files.Pos, row export.Row, fa export.LearnerFacts) error {
 		if !order.next(row, tf.key) {
 			return file.ErrorAt(pos, "", errors.New("not in key order: the file changed while the source was open"))
-		}
-		fa, ok := s.match(&f, row)
-		if !ok {
-			return nil
 		}
 		return fn(export.SourceRow{Row: row, Learner: fa})
 	})
@@ -303,8 +270,8 @@ func (s *Source) Scan(ctx context.Context, q export.SourceQuery, fn func(export.
 	return ctx.Err()
 }
 
-// Count returns the number of rows Scan would visit for q. It reads the
-// whole table file, and notes on the way whether it is in key order.
+// Count returns the number of rows Scan would visit for q. It reads only
+// the columns the filter tests.
 func (s *Source) Count(ctx context.Context, q export.SourceQuery) (n int64, err error) {
 	defer wrap(&err, "count %s", q.Table)
 	f, ok, err := s.newFilter(ctx, q)
@@ -315,36 +282,22 @@ func (s *Source) Count(ctx context.Context, q export.SourceQuery) (n int64, err 
 	if err != nil {
 		return 0, err
 	}
-	tf.mu.Lock()
-	file, check := tf.file, !tf.known
-	if tf.known && !tf.ordered {
-		file = tf.sorted // may be unset yet; then the original
-		if file.Path == "" {
-			file = tf.file
-		}
-	}
-	tf.mu.Unlock()
-	var order orderCheck
-	err = files.Read(ctx, file, func(_ files.Pos, row export.Row) error {
-		if check {
-			order.next(row, tf.key)
-		}
-		if _, ok := s.match(&f, row); ok {
-			n++
-		}
-		return nil
-	})
+	file, err := s.ordered(ctx, tf)
 	if err != nil {
 		return 0, err
 	}
-	if check {
-		tf.mu.Lock()
-		if !tf.known {
-			tf.known, tf.ordered = true, !order.broken
+	sel := s.selector(&f)
+	err = forGroups(ctx, file, func(pf *files.ParquetFile, g int, _ int64, emit func(int) error) error {
+		rows, _, err := sel(pf, g)
+		if err != nil {
+			return err
 		}
-		tf.mu.Unlock()
-	}
-	return n, nil
+		return emit(len(rows))
+	}, func(_ int, k int) error {
+		n += int64(k)
+		return nil
+	})
+	return n, err
 }
 
 // Roster calls fn for every person enrolled (any role) in one of courses,
@@ -362,21 +315,22 @@ func (s *Source) Roster(ctx context.Context, courses []string, fn func(export.Ro
 	if err != nil {
 		return err
 	}
-	tf := s.tables[export.TableLearners]
-	file, err := s.ordered(ctx, tf)
+	file, err := s.ordered(ctx, s.tables[export.TableLearners])
 	if err != nil {
 		return err
 	}
+	sel := func(pf *files.ParquetFile, g int) ([]int32, []*export.LearnerFacts, error) {
+		keep := allKept(pf.RowGroupRows(g))
+		err := matchBytes(pf, g, lID, keep, func(b []byte) bool { return enrolled[string(b)] })
+		return rowsOf(keep), nil, err
+	}
 	str := func(v any) string { s, _ := v.(string); return s }
-	return files.Read(ctx, file, func(_ files.Pos, row export.Row) error {
-		id := row[lID].(string)
-		if !enrolled[id] {
-			return nil
-		}
+	cols := []int{lID, lFullName, lUsername, lEmail, lCity, lPostal}
+	return s.readRows(ctx, file, sel, cols, func(_ files.Pos, row export.Row, _ export.LearnerFacts) error {
 		return fn(export.RosterEntry{
 			FullName: str(row[lFullName]), Username: str(row[lUsername]), Email: str(row[lEmail]),
 			City: str(row[lCity]), PostalCode: str(row[lPostal]),
-			Learner: s.facts[id],
+			Learner: *s.facts[row[lID].(string)],
 		})
 	})
 }
@@ -398,7 +352,7 @@ func (s *Source) Courses(ctx context.Context, ids []string) (_ []export.CourseIn
 		want[id] = true
 	}
 	var out []export.CourseInfo
-	err = files.Read(ctx, file, func(_ files.Pos, row export.Row) error {
+	err = s.readRows(ctx, file, everyRow, nil, func(_ files.Pos, row export.Row, _ export.LearnerFacts) error {
 		c := export.CourseInfo{CourseID: row[0].(string), PartnerID: row[1].(string), Slug: row[2].(string), Title: row[3].(string)}
 		if len(ids) == 0 || want[c.CourseID] {
 			out = append(out, c)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/export/parquet"
 	"github.com/rexport/rexport/fixtures"
 	"github.com/rexport/rexport/source/files"
 	srcsqlite "github.com/rexport/rexport/source/sqlite"
@@ -81,31 +83,47 @@ func writeSQLite(path string) (*srcsqlite.DB, error) {
 	return db, nil
 }
 
-// writeParquet writes the fixtures as `rexport fixtures --format parquet`
-// does: one file per table, rows in the order generated (not key order
-// for learners, enrollments and grades).
-func writeParquet(dir string) (err error) {
+// writeParquet writes the fixtures one file per table, as `rexport
+// fixtures --format parquet` does, but in row groups of 64 rows, so that
+// the row groups are read in parallel and their order matters; learners,
+// enrollments and grades in the reverse of the order generated, so that
+// they are not in key order and get sorted; and courses as CSV.
+func writeParquet(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	ws := map[string]files.TableWriter{}
-	defer func() {
-		for _, w := range ws {
-			err = errors.Join(err, w.Close())
-		}
-	}()
-	return fixtures.Generate(fixtureCfg, func(table string, row export.Row) error {
-		w := ws[table]
-		if w == nil {
-			t, _ := export.SourceTable(table)
-			var err error
-			if w, err = files.Create(dir, t, files.Parquet); err != nil {
+	byTable := map[string][]export.Row{}
+	if err := fixtures.Generate(fixtureCfg, func(table string, row export.Row) error {
+		byTable[table] = append(byTable[table], row)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for name, rows := range byTable {
+		t, _ := export.SourceTable(name)
+		switch name {
+		case export.TableLearners, export.TableEnrollments, export.TableGrades:
+			slices.Reverse(rows)
+		case export.TableCourses:
+			w, err := files.Create(dir, t, files.CSV)
+			if err != nil {
 				return err
 			}
-			ws[table] = w
+			for _, r := range rows {
+				if err := w.Write(r); err != nil {
+					return err
+				}
+			}
+			if err := w.Close(); err != nil {
+				return err
+			}
+			continue
 		}
-		return w.Write(row)
-	})
+		if err := writeRows(filepath.Join(dir, name+".parquet"), t, parquet.Options{MaxRowsPerRowGroup: 64}, slices.Values(rows)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func scanAll(t *testing.T, src export.Source, q export.SourceQuery) []export.SourceRow {
@@ -184,16 +202,23 @@ func queries(t *testing.T, db *srcsqlite.DB, table string) map[string]export.Sou
 func TestEquivalentToSQLite(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	// Small runs make the external sort of unordered files merge many.
-	variants := map[string]int{"DefaultRuns": defaultRunRows, "SmallRuns": 37}
-	for name, runRows := range variants {
+	// Small runs make the external sort of unordered files merge many;
+	// small windows read a row group's selected rows in many windows.
+	variants := map[string]struct{ runRows, window int }{
+		"Default":      {defaultRunRows, windowRows},
+		"SmallRuns":    {37, windowRows},
+		"SmallWindows": {defaultRunRows, 5},
+	}
+	for name, v := range variants {
 		t.Run(name, func(t *testing.T) {
 			src, err := Open(b.dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer src.Close()
-			src.runRows = runRows
+			src.runRows = v.runRows
+			defer func(w int) { windowRows = w }(windowRows)
+			windowRows = v.window
 			for _, table := range export.TableNames() {
 				for qname, q := range queries(t, b.db, table) {
 					t.Run(table+"/"+qname, func(t *testing.T) {

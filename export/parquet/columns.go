@@ -1,0 +1,340 @@
+package parquet
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	pq "github.com/parquet-go/parquet-go"
+)
+
+// The column-at-a-time API below reads one column of one row group
+// without building rows: a filter reads the few columns it tests for every
+// row, and only the rows it keeps are then read from the other columns.
+// Values are decoded straight from the page buffers; a page's values are
+// converted only for the rows asked for.
+
+// NumRowGroups returns the number of row groups in the file.
+func (r *Reader) NumRowGroups() int { return len(r.file.RowGroups()) }
+
+// RowGroupRows returns the number of rows in row group g.
+func (r *Reader) RowGroupRows(g int) int { return int(r.file.RowGroups()[g].NumRows()) }
+
+// ReadBytes calls fn for every row of row group g with the raw bytes of
+// column col, which must be a string column; null is true (and b nil) for
+// a null. b is only valid during the call. For a dictionary-encoded page,
+// entry is the dictionary entry's index within the column chunk (the same
+// b for the same entry), else -1: a caller can remember what it decided
+// for an entry until the next row group.
+func (r *Reader) ReadBytes(g, col int, fn func(row int, b []byte, entry int32, null bool)) error {
+	if r.cols[col].Type.String() != "string" {
+		return fmt.Errorf("parquet: column %q is not a string column", r.cols[col].Name)
+	}
+	return r.pages(g, col, func(first int, p pq.Page) error {
+		defs := p.DefinitionLevels()
+		data := p.Data()
+		n := int(p.NumRows())
+		if dict := p.Dictionary(); dict != nil {
+			dv := dict.Page().Data()
+			dbytes, doffs := dv.ByteArray()
+			idx := data.Int32()
+			j := 0
+			for i := range n {
+				if defs != nil && defs[i] == 0 {
+					fn(first+i, nil, -1, true)
+					continue
+				}
+				if j >= len(idx) {
+					return errShortPage
+				}
+				e := idx[j]
+				j++
+				if e < 0 || int(e)+1 >= len(doffs) {
+					return errors.New("dictionary index out of range")
+				}
+				fn(first+i, dbytes[doffs[e]:doffs[e+1]:doffs[e+1]], e, false)
+			}
+			return nil
+		}
+		bytes, offs := data.ByteArray()
+		j := 0
+		for i := range n {
+			if defs != nil && defs[i] == 0 {
+				fn(first+i, nil, -1, true)
+				continue
+			}
+			if j+1 >= len(offs) {
+				return errShortPage
+			}
+			fn(first+i, bytes[offs[j]:offs[j+1]:offs[j+1]], -1, false)
+			j++
+		}
+		return nil
+	})
+}
+
+// ReadValues calls fn(k, v) with the Go value of column col (nil for a
+// null) in row rows[k] of row group g, for every k. rows must be in
+// increasing order. A null in a column the file marks required is an
+// error; whether a null is allowed otherwise is the caller's to judge.
+func (r *Reader) ReadValues(g, col int, rows []int32, fn func(k int, v any) error) error {
+	c, err := r.OpenColumn(g, col)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Values(rows, fn)
+}
+
+// ColumnCursor reads the values of one column of one row group, page by
+// page, holding one page at a time: several cursors over the columns of a
+// row group, advanced together, read its rows in windows. It is not safe
+// for concurrent use.
+type ColumnCursor struct {
+	r     *Reader
+	g     int
+	col   int
+	pages pq.Pages
+
+	page    pq.Page // current page, nil before the first and after the last
+	first   int     // row of the group that starts page
+	n       int     // rows in page
+	defs    []byte  // definition levels of page, nil if it has no nulls
+	valueAt func(j int) pq.Value
+	// Position within page: value index j of row i.
+	i, j int
+
+	last     int // the last row asked for, to check the order
+	fallback []pq.Value
+	err      error
+}
+
+// OpenColumn returns a cursor at the start of column col of row group g.
+func (r *Reader) OpenColumn(g, col int) (c *ColumnCursor, err error) {
+	defer recoverError(&err)
+	if err := r.checkColumnPages(g, col); err != nil {
+		return nil, fmt.Errorf("parquet: row group %d: %w", g, err)
+	}
+	pages := r.file.RowGroups()[g].ColumnChunks()[col].Pages()
+	return &ColumnCursor{r: r, g: g, col: col, pages: pages, last: -1}, nil
+}
+
+// Close releases the cursor's page.
+func (c *ColumnCursor) Close() {
+	if c.page != nil {
+		pq.Release(c.page)
+		c.page = nil
+	}
+	if c.pages != nil {
+		c.pages.Close()
+		c.pages = nil
+	}
+}
+
+// Values calls fn(k, v) with the value of row rows[k], as
+// Reader.ReadValues does. rows must be increasing, and above the rows of
+// earlier calls.
+func (c *ColumnCursor) Values(rows []int32, fn func(k int, v any) error) (err error) {
+	if c.err != nil {
+		return c.err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed file: %v", p)
+		}
+		if err != nil {
+			err = fmt.Errorf("parquet: row group %d: column %q: %w", c.g, c.r.cols[c.col].Name, err)
+			c.err = err
+		}
+	}()
+	conv := c.r.convs[c.col]
+	nullable := c.r.cols[c.col].Nullable
+	for k, row32 := range rows {
+		row := int(row32)
+		if row <= c.last {
+			return errors.New("rows asked for out of order")
+		}
+		c.last = row
+		for c.page == nil || row >= c.first+c.n {
+			if err := c.nextPage(); err != nil {
+				return err
+			}
+		}
+		if c.defs != nil {
+			for ; c.i < row; c.i++ {
+				if c.defs[c.i-c.first] != 0 {
+					c.j++
+				}
+			}
+		} else {
+			c.i, c.j = row, row-c.first
+		}
+		var v pq.Value
+		if c.defs == nil || c.defs[row-c.first] != 0 {
+			v = c.valueAt(c.j)
+		}
+		if v.IsNull() {
+			if !nullable {
+				return fmt.Errorf("row %d: null in a required column", row+1)
+			}
+			if err := fn(k, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		x, err := conv(v)
+		if err != nil {
+			return fmt.Errorf("row %d: %w", row+1, err)
+		}
+		if err := fn(k, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextPage moves to the next page and prepares the access to its values.
+func (c *ColumnCursor) nextPage() error {
+	if c.page != nil {
+		c.first += c.n
+		pq.Release(c.page)
+		c.page = nil
+	}
+	p, err := c.pages.ReadPage()
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("row %d asked for, the row group has %d", c.last+1, c.first)
+	}
+	if err != nil {
+		return err
+	}
+	c.page, c.n = p, int(p.NumRows())
+	if len(p.RepetitionLevels()) > 0 {
+		return errors.New("repeated values in a flat column")
+	}
+	defs := p.DefinitionLevels()
+	if defs != nil && len(defs) < c.n {
+		return errShortPage
+	}
+	data := p.Data()
+	dict := p.Dictionary()
+	have := c.n // values the page holds
+	switch kind := p.Type().Kind(); {
+	case dict != nil:
+		idx := data.Int32()
+		for _, e := range idx {
+			if e < 0 || int(e) >= dict.Len() {
+				return errors.New("dictionary index out of range")
+			}
+		}
+		have, c.valueAt = len(idx), func(j int) pq.Value { return dict.Index(idx[j]) }
+	case kind == pq.ByteArray:
+		b, offs := data.ByteArray()
+		have, c.valueAt = len(offs)-1, func(j int) pq.Value { return pq.ByteArrayValue(b[offs[j]:offs[j+1]:offs[j+1]]) }
+	case kind == pq.Int64:
+		xs := data.Int64()
+		have, c.valueAt = len(xs), func(j int) pq.Value { return pq.Int64Value(xs[j]) }
+	case kind == pq.Int32:
+		xs := data.Int32()
+		have, c.valueAt = len(xs), func(j int) pq.Value { return pq.Int32Value(xs[j]) }
+	case kind == pq.Double:
+		xs := data.Double()
+		have, c.valueAt = len(xs), func(j int) pq.Value { return pq.DoubleValue(xs[j]) }
+	default:
+		// Booleans and the rarer types: parquet-go's own value reader,
+		// which gives one value per row, nulls included.
+		if cap(c.fallback) < c.n {
+			c.fallback = make([]pq.Value, c.n)
+		}
+		fb := c.fallback[:c.n]
+		m, err := readFull(p.Values(), fb)
+		if err != nil {
+			return err
+		}
+		defs, have = nil, m
+		c.valueAt = func(j int) pq.Value { return fb[j] }
+	}
+	values := c.n
+	if defs != nil {
+		values = 0
+		for _, d := range defs[:c.n] {
+			if d != 0 {
+				values++
+			}
+		}
+	}
+	if have < values {
+		return errShortPage
+	}
+	c.defs, c.i, c.j = defs, c.first, 0
+	return nil
+}
+
+var errShortPage = errors.New("page holds fewer values than it says")
+
+func readFull(r pq.ValueReader, buf []pq.Value) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.ReadValues(buf[n:])
+		n += m
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return n, nil
+			}
+			return n, err
+		}
+		if m == 0 {
+			return n, nil
+		}
+	}
+	return n, nil
+}
+
+// pages calls fn with each page of column col of row group g and the
+// index of the page's first row within the group. It checks the page
+// headers first (see checkPages) and turns a panic of parquet-go on a
+// malformed file into an error naming the column.
+func (r *Reader) pages(g, col int, fn func(first int, p pq.Page) error) (err error) {
+	name := r.cols[col].Name
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed file: %v", p)
+		}
+		if err != nil {
+			err = fmt.Errorf("parquet: row group %d: column %q: %w", g, name, err)
+		}
+	}()
+	if err := r.checkColumnPages(g, col); err != nil {
+		return err
+	}
+	rg := r.file.RowGroups()[g]
+	pages := rg.ColumnChunks()[col].Pages()
+	defer pages.Close()
+	first := 0
+	for {
+		p, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if p.RepetitionLevels() != nil && len(p.RepetitionLevels()) > 0 {
+			pq.Release(p)
+			return errors.New("repeated values in a flat column")
+		}
+		if defs := p.DefinitionLevels(); defs != nil && int64(len(defs)) < p.NumRows() {
+			pq.Release(p)
+			return errShortPage
+		}
+		err = fn(first, p)
+		first += int(p.NumRows())
+		pq.Release(p)
+		if err != nil {
+			return err
+		}
+	}
+	if int64(first) != rg.NumRows() {
+		return fmt.Errorf("pages hold %d rows, the row group %d", first, rg.NumRows())
+	}
+	return nil
+}
