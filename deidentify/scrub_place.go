@@ -12,6 +12,16 @@ type placeIndex struct {
 	// first maps the folded first word of a place to the places that
 	// start with it.
 	first map[string][]place
+	// firstShapes has a bit set for the shape (see wordShape) of every
+	// key of first: most words of a text fail this test, which is much
+	// cheaper than the map lookup.
+	firstShapes [1 << 16 / 64]uint64
+}
+
+// wordShape sums up a folded word by its length and its first and last
+// bytes.
+func wordShape(w []byte) uint32 {
+	return uint32(len(w)&15)<<12 | uint32(w[0]&63)<<6 | uint32(w[len(w)-1]&63)
 }
 
 type place struct {
@@ -46,6 +56,10 @@ func buildPlaceIndex(roster []Person) placeIndex {
 		}
 		seen[key] = true
 		pi.first[words[0]] = append(pi.first[words[0]], place{words: words, typ: typ})
+		if len(words[0]) > 0 {
+			sh := wordShape([]byte(words[0]))
+			pi.firstShapes[sh/64] |= 1 << (sh % 64)
+		}
 	}
 	for _, p := range roster {
 		for _, c := range p.Cities {
@@ -74,6 +88,11 @@ func (pi *placeIndex) find(ix *textIndex, dst []match) []match {
 		}
 		i = b
 		scratch = appendFolded(scratch[:0], s[a:b])
+		if len(scratch) > 0 {
+			if sh := wordShape(scratch); pi.firstShapes[sh/64]&(1<<(sh%64)) == 0 {
+				continue
+			}
+		}
 		cands := pi.first[string(scratch)]
 		if len(cands) == 0 {
 			continue

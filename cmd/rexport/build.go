@@ -110,13 +110,29 @@ pprof FILE).`,
 			}
 			b := &export.Builder{Source: src, Master: master, Encoder: parquetEncoder, FileExt: ".parquet", Log: g.logger(), Workers: workers}
 			in := export.BuildInput{ExportID: export.NewID(export.ExportIDPrefix), PartnerID: partner, Request: req, KeyVersion: keyVersion, DUA: p.DUA}
-			total, err := b.Estimate(ctx, in)
-			if err != nil {
-				return err
-			}
-			bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("building"),
+			// The rows to visit are counted while the build runs, not
+			// before: the bar spins until the count is in.
+			bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("building"),
 				progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-			m, err := b.Build(ctx, in, out, func(rows int64) { _ = bar.Set64(rows) })
+			var barMu sync.Mutex
+			estimated := make(chan error, 1)
+			go func() {
+				total, err := b.Estimate(ctx, in)
+				if err == nil {
+					barMu.Lock()
+					bar.ChangeMax64(total)
+					barMu.Unlock()
+				}
+				estimated <- err
+			}()
+			m, err := b.Build(ctx, in, out, func(rows int64) {
+				barMu.Lock()
+				defer barMu.Unlock()
+				_ = bar.Set64(rows)
+			})
+			if eerr := <-estimated; err == nil {
+				err = eerr
+			}
 			_ = bar.Finish()
 			if err != nil {
 				return err

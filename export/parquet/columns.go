@@ -107,6 +107,14 @@ type ColumnCursor struct {
 	last     int // the last row asked for, to check the order
 	fallback []pq.Value
 	err      error
+
+	// For a dictionary-encoded page: its indexes, and the values of the
+	// dictionary's entries converted so far, so that a value repeated
+	// row after row (a course, a learner) is converted and boxed once.
+	idx      []int32
+	dict     pq.Dictionary
+	dictVals []any
+	dictDone []bool
 }
 
 // OpenColumn returns a cursor at the start of column col of row group g.
@@ -169,8 +177,23 @@ func (c *ColumnCursor) Values(rows []int32, fn func(k int, v any) error) (err er
 		} else {
 			c.i, c.j = row, row-c.first
 		}
+		present := c.defs == nil || c.defs[row-c.first] != 0
+		if present && c.idx != nil {
+			e := c.idx[c.j]
+			if !c.dictDone[e] {
+				x, err := conv(c.dict.Index(e))
+				if err != nil {
+					return fmt.Errorf("row %d: %w", row+1, err)
+				}
+				c.dictVals[e], c.dictDone[e] = x, true
+			}
+			if err := fn(k, c.dictVals[e]); err != nil {
+				return err
+			}
+			continue
+		}
 		var v pq.Value
-		if c.defs == nil || c.defs[row-c.first] != 0 {
+		if present {
 			v = c.valueAt(c.j)
 		}
 		if v.IsNull() {
@@ -218,6 +241,7 @@ func (c *ColumnCursor) nextPage() error {
 	data := p.Data()
 	dict := p.Dictionary()
 	have := c.n // values the page holds
+	c.idx = nil
 	switch kind := p.Type().Kind(); {
 	case dict != nil:
 		idx := data.Int32()
@@ -226,6 +250,11 @@ func (c *ColumnCursor) nextPage() error {
 				return errors.New("dictionary index out of range")
 			}
 		}
+		if dict != c.dict {
+			c.dict = dict
+			c.dictVals, c.dictDone = make([]any, dict.Len()), make([]bool, dict.Len())
+		}
+		c.idx = idx
 		have, c.valueAt = len(idx), func(j int) pq.Value { return dict.Index(idx[j]) }
 	case kind == pq.ByteArray:
 		b, offs := data.ByteArray()

