@@ -246,14 +246,6 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	// finished first.
 	for _, bt := range built {
 		m.Tables = append(m.Tables, *bt.manifest)
-		for id, reason := range bt.excluded {
-			if exclusionRank[reason] > exclusionRank[bc.excluded[id]] {
-				bc.excluded[id] = reason
-			}
-		}
-		for id := range bt.delivered {
-			bc.delivered[id] = struct{}{}
-		}
 		bc.headline.grades = append(bc.headline.grades, bt.grades...)
 	}
 	for _, reason := range bc.excluded {
@@ -437,7 +429,9 @@ type buildContext struct {
 	pseudo   *deidentify.Pseudonymizer
 	scrubber *deidentify.Scrubber
 	// excluded maps learners with at least one excluded row to the reason;
-	// it only lives in memory for the counts.
+	// it only lives in memory for the counts. mergeMu guards it and
+	// delivered while tables are built.
+	mergeMu  sync.Mutex
 	excluded map[string]string
 	// delivered holds the learners with at least one row written, for the
 	// erasure list (see DeliveredName).
@@ -520,6 +514,9 @@ func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy 
 				if i == learners {
 					close(learnersDone)
 				}
+				if bt != nil {
+					bc.mergeLearners(bt)
+				}
 				built[i] = bt
 			}
 		})
@@ -529,6 +526,25 @@ func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy 
 		return nil, firstErr
 	}
 	return built, nil
+}
+
+// mergeLearners adds the excluded and delivered learners of a built
+// table to the build's, and drops the table's own: these sets hold a
+// string per learner, and the tables of a large export would otherwise
+// keep one each until the end. (Merging is a union and a maximum of
+// ranks, so the order tables finish in does not matter.)
+func (bc *buildContext) mergeLearners(bt *builtTable) {
+	bc.mergeMu.Lock()
+	defer bc.mergeMu.Unlock()
+	for id, reason := range bt.excluded {
+		if exclusionRank[reason] > exclusionRank[bc.excluded[id]] {
+			bc.excluded[id] = reason
+		}
+	}
+	for id := range bt.delivered {
+		bc.delivered[id] = struct{}{}
+	}
+	bt.excluded, bt.delivered = nil, nil
 }
 
 // addVisited adds n visited rows and reports the total.

@@ -3,15 +3,20 @@ package export_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rexport/rexport/export"
+	"github.com/rexport/rexport/export/parquet"
+	"github.com/rexport/rexport/fixtures"
 	"github.com/rexport/rexport/internal/arrowtest"
+	"github.com/rexport/rexport/source/parquetdir"
 )
 
 // TestParallelBuildMatchesSequential builds the same export with one and
@@ -20,6 +25,64 @@ import (
 // reader must see the same rows.
 func TestParallelBuildMatchesSequential(t *testing.T) {
 	b, in := setupBuilderN(t, 400)
+	checkParallelMatchesSequential(t, b, in, nil)
+}
+
+// TestParallelParquetBuildMatchesSequential does the same from a
+// directory of Parquet files in row groups of 97 rows, which the source
+// reads on GOMAXPROCS goroutines: the single-threaded build runs with
+// GOMAXPROCS=1 and one worker.
+func TestParallelParquetBuildMatchesSequential(t *testing.T) {
+	b, in := setupBuilderN(t, 400)
+	dir := t.TempDir()
+	if err := writeParquetDir(dir, fixtures.Config{Learners: 400, Seed: 5}, 97); err != nil {
+		t.Fatal(err)
+	}
+	src, err := parquetdir.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	b.Source = src
+	checkParallelMatchesSequential(t, b, in, func(workers int) func() {
+		prev := runtime.GOMAXPROCS(workers)
+		return func() { runtime.GOMAXPROCS(prev) }
+	})
+}
+
+// writeParquetDir writes the fixtures of cfg as <table>.parquet files in
+// row groups of groupRows rows.
+func writeParquetDir(dir string, cfg fixtures.Config, groupRows int64) (err error) {
+	ws := map[string]*parquet.Writer{}
+	fs := map[string]*os.File{}
+	defer func() {
+		for name, w := range ws {
+			err = errors.Join(err, w.Close(), fs[name].Close())
+		}
+	}()
+	return fixtures.Generate(cfg, func(table string, row export.Row) error {
+		w := ws[table]
+		if w == nil {
+			t, _ := export.SourceTable(table)
+			f, err := os.Create(filepath.Join(dir, table+".parquet"))
+			if err != nil {
+				return err
+			}
+			fs[table] = f
+			if w, err = parquet.NewWriter(f, t.Columns, parquet.Options{MaxRowsPerRowGroup: groupRows}); err != nil {
+				return err
+			}
+			ws[table] = w
+		}
+		return w.Write(row)
+	})
+}
+
+// checkParallelMatchesSequential builds in with one and with four
+// workers (setProcs, if not nil, sets GOMAXPROCS to the same for each
+// build and returns what restores it) and compares the builds.
+func checkParallelMatchesSequential(t *testing.T, b *export.Builder, in export.BuildInput, setProcs func(int) func()) {
+	t.Helper()
 	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	b.Now = func() time.Time { return now }
 	in.Request.TimePrecision, in.Request.DateShiftDays = "second", 30
@@ -30,6 +93,9 @@ func TestParallelBuildMatchesSequential(t *testing.T) {
 		export.TableEnrollments, export.TableQuizSubmissions, export.TableGrades, export.TableForumPosts}
 	build := func(workers int) (*export.Manifest, string) {
 		t.Helper()
+		if setProcs != nil {
+			defer setProcs(workers)()
+		}
 		b := *b
 		b.Workers = workers
 		dir := t.TempDir()
