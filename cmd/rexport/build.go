@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -114,25 +115,31 @@ pprof FILE).`,
 			// before: the bar spins until the count is in.
 			bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("building"),
 				progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+			// The count only feeds the bar: it stops when the build does,
+			// and its failure is logged, not the build's.
 			var barMu sync.Mutex
-			estimated := make(chan error, 1)
+			ectx, cancelEstimate := context.WithCancel(ctx)
+			estimated := make(chan struct{})
 			go func() {
-				total, err := b.Estimate(ctx, in)
-				if err == nil {
-					barMu.Lock()
-					bar.ChangeMax64(total)
-					barMu.Unlock()
+				defer close(estimated)
+				total, err := b.Estimate(ectx, in)
+				if err != nil {
+					if ectx.Err() == nil {
+						g.logger().Warn("counting the rows to build", "err", err)
+					}
+					return
 				}
-				estimated <- err
+				barMu.Lock()
+				bar.ChangeMax64(total)
+				barMu.Unlock()
 			}()
 			m, err := b.Build(ctx, in, out, func(rows int64) {
 				barMu.Lock()
 				defer barMu.Unlock()
 				_ = bar.Set64(rows)
 			})
-			if eerr := <-estimated; err == nil {
-				err = eerr
-			}
+			cancelEstimate()
+			<-estimated
 			_ = bar.Finish()
 			if err != nil {
 				return err

@@ -180,6 +180,10 @@ func (c *ColumnCursor) Values(rows []int32, fn func(k int, v any) error) (err er
 		present := c.defs == nil || c.defs[row-c.first] != 0
 		if present && c.idx != nil {
 			e := c.idx[c.j]
+			if int(e) >= len(c.dictDone) {
+				c.dictVals = append(c.dictVals, make([]any, int(e)+1-len(c.dictVals))...)
+				c.dictDone = append(c.dictDone, make([]bool, int(e)+1-len(c.dictDone))...)
+			}
 			if !c.dictDone[e] {
 				x, err := conv(c.dict.Index(e))
 				if err != nil {
@@ -251,8 +255,9 @@ func (c *ColumnCursor) nextPage() error {
 			}
 		}
 		if dict != c.dict {
-			c.dict = dict
-			c.dictVals, c.dictDone = make([]any, dict.Len()), make([]bool, dict.Len())
+			// Grown as entries are met, not sized by the dictionary: a
+			// file's dictionary may be far larger than what is read.
+			c.dict, c.dictVals, c.dictDone = dict, c.dictVals[:0], c.dictDone[:0]
 		}
 		c.idx = idx
 		have, c.valueAt = len(idx), func(j int) pq.Value { return dict.Index(idx[j]) }

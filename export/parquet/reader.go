@@ -84,8 +84,65 @@ func NewReader(r io.ReaderAt, size int64) (rd *Reader, err error) {
 	if total != f.NumRows() {
 		return nil, fmt.Errorf("parquet: file says %d rows, its row groups hold %d", f.NumRows(), total)
 	}
+	// The column-at-a-time API sizes its buffers by the row count of a
+	// row group: the count must be what the pages hold, not just what the
+	// footer claims.
+	for g := range f.RowGroups() {
+		if err := rd.checkRowGroupRows(g); err != nil {
+			return nil, fmt.Errorf("parquet: row group %d: %w", g, err)
+		}
+	}
 	return rd, nil
 }
+
+// checkRowGroupRows checks the row count of row group g against the
+// values its first column's data pages say they hold (a flat column has
+// one value per row).
+func (r *Reader) checkRowGroupRows(g int) error {
+	rg := &r.file.Metadata().RowGroups[g]
+	if rg.NumRows < 0 || rg.NumRows > maxRowGroupRows {
+		return fmt.Errorf("claims %d rows", rg.NumRows)
+	}
+	if len(rg.Columns) != len(r.cols) {
+		return fmt.Errorf("has %d columns, the file %d", len(rg.Columns), len(r.cols))
+	}
+	md := &rg.Columns[0].MetaData
+	start := md.DataPageOffset
+	if md.DictionaryPageOffset != 0 {
+		start = md.DictionaryPageOffset
+	}
+	end := start + md.TotalCompressedSize
+	if start < 4 || md.TotalCompressedSize < 0 || end > r.size || end < start {
+		return errors.New("column chunk out of file bounds")
+	}
+	var buf []byte
+	var values int64
+	for pos := start; pos < end; {
+		var h format.PageHeader
+		n, err := readPageHeader(r.input, pos, end, &buf, &h)
+		if err != nil {
+			return fmt.Errorf("page header at offset %d: %w", pos, err)
+		}
+		switch {
+		case h.DataPageHeader.Valid:
+			values += int64(h.DataPageHeader.V.NumValues)
+		case h.DataPageHeaderV2.Valid:
+			values += int64(h.DataPageHeaderV2.V.NumValues)
+		}
+		if h.CompressedPageSize < 0 {
+			return fmt.Errorf("page at offset %d: negative size", pos)
+		}
+		pos += n + int64(h.CompressedPageSize)
+	}
+	if values != rg.NumRows {
+		return fmt.Errorf("claims %d rows, its pages hold %d values", rg.NumRows, values)
+	}
+	return nil
+}
+
+// maxRowGroupRows bounds the rows of one row group (Parquet's own page
+// and row counts are 32-bit).
+const maxRowGroupRows = 1<<31 - 1
 
 // checkFooter checks the magic bytes and the footer length of the file
 // before parquet-go reads it: parquet-go allocates the footer length it

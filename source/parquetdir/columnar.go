@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -324,7 +325,9 @@ func forGroups[R any](ctx context.Context, file files.File, work func(pf *files.
 				}
 				err := ctx.Err()
 				if err == nil {
-					err = work(pf, g, bases[g], func(r R) error { return send(g, part{r: r}) })
+					err = safeWork(func() error {
+						return work(pf, g, bases[g], func(r R) error { return send(g, part{r: r}) })
+					})
 				}
 				if err != nil {
 					if send(g, part{err: err}) != nil {
@@ -361,6 +364,18 @@ func forGroups[R any](ctx context.Context, file files.File, work func(pf *files.
 		<-slots
 	}
 	return nil
+}
+
+// safeWork runs work, turning a panic (parquet-go's, on a malformed
+// file) into an error: it runs on a goroutine of its own, where a panic
+// would end the process.
+func safeWork(work func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed file: %v", p)
+		}
+	}()
+	return work()
 }
 
 // checkOrder reports whether the rows of the Parquet file are in the

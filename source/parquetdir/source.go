@@ -326,11 +326,15 @@ func (s *Source) Roster(ctx context.Context, courses []string, fn func(export.Ro
 	}
 	str := func(v any) string { s, _ := v.(string); return s }
 	cols := []int{lID, lFullName, lUsername, lEmail, lCity, lPostal}
-	return s.readRows(ctx, file, sel, cols, func(_ files.Pos, row export.Row, _ export.LearnerFacts) error {
+	return s.readRows(ctx, file, sel, cols, func(pos files.Pos, row export.Row, _ export.LearnerFacts) error {
+		fa := s.facts[row[lID].(string)]
+		if fa == nil {
+			return file.ErrorAt(pos, "learner_id", errors.New("learner not in the file the source was opened with: the file changed"))
+		}
 		return fn(export.RosterEntry{
 			FullName: str(row[lFullName]), Username: str(row[lUsername]), Email: str(row[lEmail]),
 			City: str(row[lCity]), PostalCode: str(row[lPostal]),
-			Learner: *s.facts[row[lID].(string)],
+			Learner: *fa,
 		})
 	})
 }

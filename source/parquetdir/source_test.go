@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -377,4 +378,70 @@ func TestOpenErrors(t *testing.T) {
 			t.Fatalf("%s still there after Close: %v", tmp, err)
 		}
 	})
+}
+
+// TestScanStops checks that Scan stops cleanly wherever it is stopped,
+// by its callback's error or by its context, with row groups and windows
+// being read on other goroutines: it returns that error and leaves no
+// goroutine behind.
+func TestScanStops(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	src, err := Open(b.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	defer func(w int) { windowRows = w }(windowRows)
+	windowRows = 7
+	courses, err := src.Courses(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range courses {
+		ids = append(ids, c.CourseID)
+	}
+	before := runtime.NumGoroutine()
+	errStopHere := errors.New("stop here")
+	for _, table := range export.TableNames() {
+		q := export.SourceQuery{Table: table, Courses: ids}
+		total := len(scanAll(t, src, q))
+		if total < 3 {
+			continue
+		}
+		for _, k := range []int{1, 5, total / 2, total} {
+			i := 0
+			err := src.Scan(ctx, q, func(export.SourceRow) error {
+				if i++; i == k {
+					return errStopHere
+				}
+				return nil
+			})
+			if !errors.Is(err, errStopHere) || i != k {
+				t.Errorf("%s: callback error at row %d of %d: Scan returned %v after %d rows", table, k, total, err, i)
+			}
+			cctx, cancel := context.WithCancel(ctx)
+			i = 0
+			err = src.Scan(cctx, q, func(export.SourceRow) error {
+				if i++; i == k {
+					cancel()
+				}
+				return nil
+			})
+			cancel()
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s: cancelled at row %d of %d: Scan returned %v", table, k, total, err)
+			}
+		}
+	}
+	// Goroutines that were told to stop may take a moment to return.
+	for range 50 {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	buf := make([]byte, 1<<20)
+	t.Errorf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
 }
