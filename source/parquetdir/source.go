@@ -4,11 +4,16 @@
 // without loading them into a database.
 //
 // Its semantics are those of the SQLite source (source/sqlite): the same
-// rows, learner facts, order and counts for the same data. Memory is
-// bounded by the learners dimension (the learner facts, held for the join)
-// plus a batch: fact tables are streamed. A table file that is not in key
-// order is sorted once, on first use, into a temporary file by an external
-// merge sort (runs of a bounded number of rows), which Close removes.
+// rows, learner facts, order and counts for the same data. Files are read
+// a row group and a column at a time, row groups on GOMAXPROCS
+// goroutines: a query's filter reads the columns it tests (course,
+// learner, time), and only the rows it keeps are read from the other
+// columns, in windows of rows (see columnar.go). Memory is bounded by the
+// learners dimension (the learner facts, held for the join) plus a window
+// and a page per column per goroutine. A table file that is not in key
+// order, and any CSV file, is sorted once, on first use, into a temporary
+// Parquet file by an external merge sort (runs of a bounded number of
+// rows), which Close removes.
 package parquetdir
 
 import (
