@@ -112,12 +112,15 @@ pprof FILE).`,
 			b := &export.Builder{Source: src, Master: master, Encoder: parquetEncoder, FileExt: ".parquet", Log: g.logger(), Workers: workers}
 			in := export.BuildInput{ExportID: export.NewID(export.ExportIDPrefix), PartnerID: partner, Request: req, KeyVersion: keyVersion, DUA: p.DUA}
 			// The rows to visit are counted while the build runs, not
-			// before: the bar spins until the count is in.
-			bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("building"),
-				progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-			// The count only feeds the bar: it stops when the build does,
-			// and its failure is logged, not the build's.
-			var barMu sync.Mutex
+			// before; the bar appears once they are. The count only feeds
+			// the bar: it stops when the build does, and its failure is
+			// logged, not the build's. (A bar of unknown length is not
+			// used: its spinner reads the bar without a lock.)
+			var (
+				barMu   sync.Mutex
+				bar     *progressbar.ProgressBar
+				visited int64
+			)
 			ectx, cancelEstimate := context.WithCancel(ctx)
 			estimated := make(chan struct{})
 			go func() {
@@ -130,17 +133,23 @@ pprof FILE).`,
 					return
 				}
 				barMu.Lock()
-				bar.ChangeMax64(total)
-				barMu.Unlock()
+				defer barMu.Unlock()
+				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("building"),
+					progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+				_ = bar.Set64(visited)
 			}()
 			m, err := b.Build(ctx, in, out, func(rows int64) {
 				barMu.Lock()
 				defer barMu.Unlock()
-				_ = bar.Set64(rows)
+				if visited = rows; bar != nil {
+					_ = bar.Set64(rows)
+				}
 			})
 			cancelEstimate()
 			<-estimated
-			_ = bar.Finish()
+			if bar != nil {
+				_ = bar.Finish()
+			}
 			if err != nil {
 				return err
 			}
