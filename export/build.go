@@ -801,6 +801,7 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		gradeCol, passedCol := t.ColumnIndex("grade"), t.ColumnIndex("passed")
 		excluded := exclusionFor(t)
 		q := bc.query(bc.in, t.Name)
+		q.Columns = readColumns(t, cols, bc.in.Request)
 		if pusher, ok := bc.Source.(ExclusionPusher); ok && t.Name != TableCourses {
 			// The database leaves out deleted and opted-out learners' rows
 			// (the check below stays, as a second line); the manifest
@@ -1028,6 +1029,29 @@ func findingTypes(found []deidentify.Finding) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// readColumns returns the columns of t a build of req reads: those it
+// writes in some form, and those its rules read (the key, the learner and
+// course, the time column, year_of_birth for the age rule, grade and
+// passed for the headline statistics).
+func readColumns(t Table, cols map[string]ColumnPolicy, req Request) []string {
+	always := map[string]bool{"learner_id": true, "course_id": true, "year_of_birth": true, "grade": true, "passed": true, t.TimeColumn: true}
+	for _, k := range t.Key {
+		always[k] = true
+	}
+	var out []string
+	for _, c := range t.Columns {
+		switch cp := cols[c.Name]; {
+		case always[c.Name]:
+		case cp.Treatment == Drop,
+			cp.Treatment == Scrub && !req.IncludeFreeText,
+			cp.Treatment == Sensitive && !req.IncludeSensitive:
+			continue
+		}
+		out = append(out, c.Name)
+	}
+	return out
 }
 
 // workers returns the number of goroutines a build uses.

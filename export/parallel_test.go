@@ -43,11 +43,44 @@ func TestParallelParquetBuildMatchesSequential(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { src.Close() })
+	sqliteB := *b
 	b.Source = src
-	checkParallelMatchesSequential(t, b, in, func(workers int) func() {
+	seqDir := checkParallelMatchesSequential(t, b, in, func(workers int) func() {
 		prev := runtime.GOMAXPROCS(workers)
 		return func() { runtime.GOMAXPROCS(prev) }
 	})
+
+	// The Parquet source reads only the columns the build uses; the
+	// SQLite source reads every one. The files must not differ.
+	prepareParallelInput(&sqliteB, &in)
+	sqliteDir := t.TempDir()
+	m, err := sqliteB.Build(context.Background(), in, sqliteDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mt := range m.Tables {
+		fromSQLite, err1 := os.ReadFile(filepath.Join(sqliteDir, mt.File))
+		fromParquet, err2 := os.ReadFile(filepath.Join(seqDir, mt.File))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if !bytes.Equal(fromSQLite, fromParquet) {
+			t.Errorf("%s differs between the SQLite and the Parquet source", mt.File)
+		}
+	}
+}
+
+// prepareParallelInput sets up the builder and request of the parallel
+// build tests.
+func prepareParallelInput(b *export.Builder, in *export.BuildInput) {
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	b.Now = func() time.Time { return now }
+	in.Request.TimePrecision, in.Request.DateShiftDays = "second", 30
+	// The table whose k-anonymity joins the learners table's published
+	// quasi-identifiers comes right after it, so that with four workers
+	// it is taken while learners is still being built.
+	in.Request.Tables = []string{export.TableLearners, export.TableSurveyDemographics, export.TableCourses,
+		export.TableEnrollments, export.TableQuizSubmissions, export.TableGrades, export.TableForumPosts}
 }
 
 // writeParquetDir writes the fixtures of cfg as <table>.parquet files in
@@ -80,17 +113,11 @@ func writeParquetDir(dir string, cfg fixtures.Config, groupRows int64) (err erro
 
 // checkParallelMatchesSequential builds in with one and with four
 // workers (setProcs, if not nil, sets GOMAXPROCS to the same for each
-// build and returns what restores it) and compares the builds.
-func checkParallelMatchesSequential(t *testing.T, b *export.Builder, in export.BuildInput, setProcs func(int) func()) {
+// build and returns what restores it), compares the builds and returns
+// the one-worker build's directory.
+func checkParallelMatchesSequential(t *testing.T, b *export.Builder, in export.BuildInput, setProcs func(int) func()) string {
 	t.Helper()
-	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
-	b.Now = func() time.Time { return now }
-	in.Request.TimePrecision, in.Request.DateShiftDays = "second", 30
-	// The table whose k-anonymity joins the learners table's published
-	// quasi-identifiers comes right after it, so that with four workers
-	// it is taken while learners is still being built.
-	in.Request.Tables = []string{export.TableLearners, export.TableSurveyDemographics, export.TableCourses,
-		export.TableEnrollments, export.TableQuizSubmissions, export.TableGrades, export.TableForumPosts}
+	prepareParallelInput(b, &in)
 	build := func(workers int) (*export.Manifest, string) {
 		t.Helper()
 		if setProcs != nil {
@@ -159,6 +186,7 @@ func checkParallelMatchesSequential(t *testing.T, b *export.Builder, in export.B
 			t.Errorf("%s differs between workers=1 and workers=4 (%v, %v)", name, err1, err2)
 		}
 	}
+	return seqDir
 }
 
 // arrowRows reads a Parquet file with arrow-go, a reader independent of

@@ -28,6 +28,10 @@ type SourceQuery struct {
 	// out, so they never leave the database. Other sources ignore it; the
 	// build excludes those rows itself either way.
 	DropExcluded bool
+	// Columns, if not nil, names the only columns whose values the build
+	// reads: a source may leave the others nil, and so never read the
+	// columns a build drops (names, emails). Sources that cannot ignore it.
+	Columns []string
 }
 
 // ExclusionPusher is a Source that can leave out the rows of deleted and

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -262,8 +263,17 @@ func (s *Source) Scan(ctx context.Context, q export.SourceQuery, fn func(export.
 	if err != nil {
 		return err
 	}
+	var cols []int // nil: all
+	if q.Columns != nil {
+		cols = append(cols, tf.key...) // for the order check
+		for _, name := range q.Columns {
+			if i := f.table.ColumnIndex(name); i >= 0 && !slices.Contains(cols, i) {
+				cols = append(cols, i)
+			}
+		}
+	}
 	var order orderCheck
-	err = s.readRows(ctx, file, s.selector(&f), nil, func(pos files.Pos, row export.Row, fa export.LearnerFacts) error {
+	err = s.readRows(ctx, file, s.selector(&f), cols, func(pos files.Pos, row export.Row, fa export.LearnerFacts) error {
 		if !order.next(row, tf.key) {
 			return file.ErrorAt(pos, "", errors.New("not in key order: the file changed while the source was open"))
 		}
