@@ -31,6 +31,8 @@ type Reader struct {
 	next  int   // index of the next row in buf
 	read  int64 // rows returned by Next
 	err   error // sticky
+
+	checked map[[2]int]bool // (row group, column) whose page headers were checked
 }
 
 // convertFunc converts a non-null Parquet value to its Go value.
@@ -106,33 +108,18 @@ func (r *Reader) checkRowGroupRows(g int) error {
 	if len(rg.Columns) != len(r.cols) {
 		return fmt.Errorf("has %d columns, the file %d", len(rg.Columns), len(r.cols))
 	}
-	md := &rg.Columns[0].MetaData
-	start := md.DataPageOffset
-	if md.DictionaryPageOffset != 0 {
-		start = md.DictionaryPageOffset
-	}
-	end := start + md.TotalCompressedSize
-	if start < 4 || md.TotalCompressedSize < 0 || end > r.size || end < start {
-		return errors.New("column chunk out of file bounds")
-	}
-	var buf []byte
 	var values int64
-	for pos := start; pos < end; {
-		var h format.PageHeader
-		n, err := readPageHeader(r.input, pos, end, &buf, &h)
-		if err != nil {
-			return fmt.Errorf("page header at offset %d: %w", pos, err)
-		}
+	err := r.pageHeaders(g, 0, func(h *format.PageHeader) error {
 		switch {
 		case h.DataPageHeader.Valid:
 			values += int64(h.DataPageHeader.V.NumValues)
 		case h.DataPageHeaderV2.Valid:
 			values += int64(h.DataPageHeaderV2.V.NumValues)
 		}
-		if h.CompressedPageSize < 0 {
-			return fmt.Errorf("page at offset %d: negative size", pos)
-		}
-		pos += n + int64(h.CompressedPageSize)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if values != rg.NumRows {
 		return fmt.Errorf("claims %d rows, its pages hold %d values", rg.NumRows, values)
@@ -319,35 +306,55 @@ func (r *Reader) checkPages(g int) error {
 	return nil
 }
 
-// checkColumnPages checks the page headers of column col of row group g.
+// checkColumnPages checks the page headers of column col of row group g,
+// once per Reader.
 func (r *Reader) checkColumnPages(g, col int) error {
 	rg := &r.file.Metadata().RowGroups[g]
 	if col >= len(rg.Columns) {
 		return fmt.Errorf("row group %d has %d columns", g, len(rg.Columns))
 	}
-	var buf []byte
-	md := &rg.Columns[col].MetaData
-	name := r.cols[col].Name
+	if r.checked[[2]int{g, col}] {
+		return nil
+	}
+	err := r.pageHeaders(g, col, func(h *format.PageHeader) error { return checkPageHeader(h, rg.NumRows) })
+	if err != nil {
+		return fmt.Errorf("column %q: %w", r.cols[col].Name, err)
+	}
+	if r.checked == nil {
+		r.checked = map[[2]int]bool{}
+	}
+	r.checked[[2]int{g, col}] = true
+	return nil
+}
+
+// pageHeaders calls fn with each page header of column col of row group
+// g, checking that the chunk and its pages lie within the file.
+func (r *Reader) pageHeaders(g, col int, fn func(*format.PageHeader) error) error {
+	md := &r.file.Metadata().RowGroups[g].Columns[col].MetaData
 	start := md.DataPageOffset
 	if md.DictionaryPageOffset != 0 {
 		start = md.DictionaryPageOffset
 	}
 	end := start + md.TotalCompressedSize
 	if start < 4 || md.TotalCompressedSize < 0 || end > r.size || end < start {
-		return fmt.Errorf("column %q: column chunk out of file bounds", name)
+		return errors.New("column chunk out of file bounds")
 	}
+	var buf []byte
 	for pos := start; pos < end; {
 		var h format.PageHeader
 		n, err := readPageHeader(r.input, pos, end, &buf, &h)
 		if err != nil {
-			return fmt.Errorf("column %q: page header at offset %d: %w", name, pos, err)
+			return fmt.Errorf("page header at offset %d: %w", pos, err)
 		}
-		if err := checkPageHeader(&h, rg.NumRows); err != nil {
-			return fmt.Errorf("column %q: page at offset %d: %w", name, pos, err)
+		if h.CompressedPageSize < 0 {
+			return fmt.Errorf("page at offset %d: negative size", pos)
+		}
+		if err := fn(&h); err != nil {
+			return fmt.Errorf("page at offset %d: %w", pos, err)
 		}
 		pos += n + int64(h.CompressedPageSize)
 		if pos > end {
-			return fmt.Errorf("column %q: page at offset %d overruns its column chunk", name, pos)
+			return fmt.Errorf("page at offset %d overruns its column chunk", pos)
 		}
 	}
 	return nil
