@@ -6,6 +6,8 @@ import (
 	"io"
 
 	pq "github.com/parquet-go/parquet-go"
+
+	"github.com/rexport/rexport/export"
 )
 
 // The column-at-a-time API below reads one column of one row group
@@ -26,51 +28,57 @@ func (r *Reader) RowGroupRows(g int) int { return int(r.file.RowGroups()[g].NumR
 // entry is the dictionary entry's index within the column chunk (the same
 // b for the same entry), else -1: a caller can remember what it decided
 // for an entry until the next row group.
-func (r *Reader) ReadBytes(g, col int, fn func(row int, b []byte, entry int32, null bool)) error {
-	if r.cols[col].Type.String() != "string" {
+func (r *Reader) ReadBytes(g, col int, fn func(row int, b []byte, entry int32, null bool)) (err error) {
+	if r.cols[col].Type != export.TypeString {
 		return fmt.Errorf("parquet: column %q is not a string column", r.cols[col].Name)
 	}
-	return r.pages(g, col, func(first int, p pq.Page) error {
-		defs := p.DefinitionLevels()
-		data := p.Data()
-		n := int(p.NumRows())
-		if dict := p.Dictionary(); dict != nil {
-			dv := dict.Page().Data()
-			dbytes, doffs := dv.ByteArray()
-			idx := data.Int32()
-			j := 0
-			for i := range n {
-				if defs != nil && defs[i] == 0 {
-					fn(first+i, nil, -1, true)
-					continue
-				}
-				if j >= len(idx) {
-					return errShortPage
-				}
-				e := idx[j]
-				j++
-				if e < 0 || int(e)+1 >= len(doffs) {
-					return errors.New("dictionary index out of range")
-				}
-				fn(first+i, dbytes[doffs[e]:doffs[e+1]:doffs[e+1]], e, false)
-			}
-			return nil
+	c, err := r.OpenColumn(g, col)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed file: %v", p)
 		}
-		bytes, offs := data.ByteArray()
-		j := 0
-		for i := range n {
-			if defs != nil && defs[i] == 0 {
-				fn(first+i, nil, -1, true)
-				continue
-			}
-			if j+1 >= len(offs) {
+		if err != nil {
+			err = fmt.Errorf("parquet: row group %d: column %q: %w", g, r.cols[col].Name, err)
+		}
+	}()
+	// nextPage has checked the definition levels, the dictionary indexes
+	// and that the page holds the values it says.
+	for rows := r.RowGroupRows(g); c.first+c.n < rows; {
+		if err := c.nextPage(); err != nil {
+			return err
+		}
+		var dbytes []byte
+		var offs []uint32
+		if c.idx != nil {
+			dv := c.dict.Page().Data()
+			dbytes, offs = dv.ByteArray()
+			if len(offs) < c.dict.Len()+1 {
 				return errShortPage
 			}
-			fn(first+i, bytes[offs[j]:offs[j+1]:offs[j+1]], -1, false)
-			j++
+		} else {
+			data := c.page.Data()
+			dbytes, offs = data.ByteArray()
 		}
-		return nil
-	})
+		j := 0
+		for i := range c.n {
+			if c.defs != nil && c.defs[i] == 0 {
+				fn(c.first+i, nil, -1, true)
+				continue
+			}
+			e, entry := int32(j), int32(-1)
+			if c.idx != nil {
+				e = c.idx[j]
+				entry = e
+			}
+			j++
+			fn(c.first+i, dbytes[offs[e]:offs[e+1]:offs[e+1]], entry, false)
+		}
+	}
+	return nil
 }
 
 // ReadValues calls fn(k, v) with the Go value of column col (nil for a
@@ -321,54 +329,4 @@ func readFull(r pq.ValueReader, buf []pq.Value) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// pages calls fn with each page of column col of row group g and the
-// index of the page's first row within the group. It checks the page
-// headers first (see checkPages) and turns a panic of parquet-go on a
-// malformed file into an error naming the column.
-func (r *Reader) pages(g, col int, fn func(first int, p pq.Page) error) (err error) {
-	name := r.cols[col].Name
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("malformed file: %v", p)
-		}
-		if err != nil {
-			err = fmt.Errorf("parquet: row group %d: column %q: %w", g, name, err)
-		}
-	}()
-	if err := r.checkColumnPages(g, col); err != nil {
-		return err
-	}
-	rg := r.file.RowGroups()[g]
-	pages := rg.ColumnChunks()[col].Pages()
-	defer pages.Close()
-	first := 0
-	for {
-		p, err := pages.ReadPage()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if p.RepetitionLevels() != nil && len(p.RepetitionLevels()) > 0 {
-			pq.Release(p)
-			return errors.New("repeated values in a flat column")
-		}
-		if defs := p.DefinitionLevels(); defs != nil && int64(len(defs)) < p.NumRows() {
-			pq.Release(p)
-			return errShortPage
-		}
-		err = fn(first, p)
-		first += int(p.NumRows())
-		pq.Release(p)
-		if err != nil {
-			return err
-		}
-	}
-	if int64(first) != rg.NumRows() {
-		return fmt.Errorf("pages hold %d rows, the row group %d", first, rg.NumRows())
-	}
-	return nil
 }

@@ -127,6 +127,17 @@ func writeParquet(dir string) error {
 	return nil
 }
 
+// openTest opens dir for a test, closed when it ends.
+func openTest(t *testing.T, dir string) *Source {
+	t.Helper()
+	src, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
 func scanAll(t *testing.T, src export.Source, q export.SourceQuery) []export.SourceRow {
 	t.Helper()
 	var rows []export.SourceRow
@@ -264,11 +275,7 @@ func TestEquivalentToSQLite(t *testing.T) {
 func TestCountBeforeScan(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	src, err := Open(b.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	src := openTest(t, b.dir)
 	src.runRows = 100
 	for _, table := range export.TableNames() {
 		q := queries(t, b.db, table)["AllCourses"]
@@ -284,11 +291,7 @@ func TestCountBeforeScan(t *testing.T) {
 func TestRosterAndCourses(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	src, err := Open(b.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	src := openTest(t, b.dir)
 	all, err := b.db.Courses(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -387,11 +390,7 @@ func TestOpenErrors(t *testing.T) {
 func TestScanStops(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	src, err := Open(b.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	src := openTest(t, b.dir)
 	defer func(w int) { windowRows = w }(windowRows)
 	windowRows = 7
 	before := runtime.NumGoroutine()
