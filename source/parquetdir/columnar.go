@@ -21,12 +21,12 @@ import (
 // the values of rows no query selects are never converted.
 
 // selectFunc returns the rows of row group g wanted (indexes within the
-// group, increasing) and, if the table joins learners, the facts of each
-// row's learner.
-type selectFunc func(pf *files.ParquetFile, g int) ([]int32, []*export.LearnerFacts, error)
+// group, increasing) and, if the table joins learners, the facts record
+// (see factsTable) of each row's learner.
+type selectFunc func(pf *files.ParquetFile, g int) ([]int32, []int32, error)
 
 // everyRow selects every row.
-func everyRow(pf *files.ParquetFile, g int) ([]int32, []*export.LearnerFacts, error) {
+func everyRow(pf *files.ParquetFile, g int) ([]int32, []int32, error) {
 	rows := make([]int32, pf.RowGroupRows(g))
 	for i := range rows {
 		rows[i] = int32(i)
@@ -88,7 +88,7 @@ func matchBytes(pf *files.ParquetFile, g, col int, keep []bool, pred func([]byte
 // courses (see export.SourceQuery), in its time window, whose learner is
 // in the learners table (an inner join, as in the SQLite source).
 func (s *Source) selector(f *filter) selectFunc {
-	return func(pf *files.ParquetFile, g int) ([]int32, []*export.LearnerFacts, error) {
+	return func(pf *files.ParquetFile, g int) ([]int32, []int32, error) {
 		n := pf.RowGroupRows(g)
 		keep := allKept(n)
 		// noCourse marks survey rows without a course: theirs is the
@@ -135,12 +135,16 @@ func (s *Source) selector(f *filter) selectFunc {
 		if f.learnerCol < 0 {
 			return rowsOf(keep), nil, nil
 		}
-		var (
-			rows  []int32
-			facts []*export.LearnerFacts
-			memo  []*export.LearnerFacts // by dictionary entry
-			known []bool
-		)
+		// memo holds the record of each dictionary entry met, +1 (0:
+		// not looked up yet, -1+1: not a learner).
+		kept := 0
+		for _, k := range keep {
+			if k {
+				kept++
+			}
+		}
+		rows, facts := make([]int32, 0, kept), make([]int32, 0, kept)
+		var memo []int32
 		err = pf.ReadBytes(g, pf.Col[f.learnerCol], func(i int, b []byte, entry int32, null bool) {
 			if !keep[i] || null {
 				return
@@ -148,22 +152,21 @@ func (s *Source) selector(f *filter) selectFunc {
 			if noCourse != nil && noCourse[i] && !f.enrolled[string(b)] {
 				return
 			}
-			var fa *export.LearnerFacts
+			var r int32
 			if entry < 0 {
-				fa = s.facts[string(b)]
+				r = s.facts.find(b)
 			} else {
 				if int(entry) >= len(memo) {
-					memo = append(memo, make([]*export.LearnerFacts, int(entry)+1-len(memo))...)
-					known = append(known, make([]bool, int(entry)+1-len(known))...)
+					memo = append(memo, make([]int32, int(entry)+1-len(memo))...)
 				}
-				if !known[entry] {
-					memo[entry], known[entry] = s.facts[string(b)], true
+				if memo[entry] == 0 {
+					memo[entry] = s.facts.find(b) + 1
 				}
-				fa = memo[entry]
+				r = memo[entry] - 1
 			}
-			if fa != nil {
+			if r >= 0 {
 				rows = append(rows, int32(i))
-				facts = append(facts, fa)
+				facts = append(facts, r)
 			}
 		})
 		return rows, facts, err
@@ -185,7 +188,7 @@ func (s *Source) readRows(ctx context.Context, file files.File, sel selectFunc, 
 		base  int64
 		idx   []int32
 		rows  []export.Row
-		facts []*export.LearnerFacts
+		facts []int32
 	}
 	work := func(pf *files.ParquetFile, g int, base int64, emit func(batch) error) error {
 		idx, facts, err := sel(pf, g)
@@ -243,7 +246,7 @@ func (s *Source) readRows(ctx context.Context, file files.File, sel selectFunc, 
 		for k, row := range b.rows {
 			var fa export.LearnerFacts
 			if b.facts != nil {
-				fa = *b.facts[k]
+				fa = s.facts.get(b.facts[k])
 			}
 			if err := fn(files.Pos{Row: b.base + int64(b.idx[k]) + 1}, row, fa); err != nil {
 				return err

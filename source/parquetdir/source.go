@@ -38,7 +38,7 @@ type Source struct {
 	tables map[string]*tableFile
 	// facts holds every learner's facts, by learner_id: the join of every
 	// fact-table row with learners.
-	facts map[string]*export.LearnerFacts
+	facts *factsTable
 
 	// runRows is the number of rows sorted in memory per run of the
 	// external sort.
@@ -128,14 +128,22 @@ func (s *Source) loadFacts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.facts = map[string]*export.LearnerFacts{}
+	pf, err := files.OpenParquet(file)
+	if err != nil {
+		return err
+	}
+	n := pf.NumRows()
+	pf.Close()
+	s.facts = newFactsTable(int(min(n, 1<<26)))
 	cols := []int{lID, lOptOut, lDeleted, lConsent, lSignup, lBirth}
 	return s.readRows(ctx, file, everyRow, cols, func(pos files.Pos, row export.Row, _ export.LearnerFacts) error {
-		fa := factsOf(row)
-		if _, dup := s.facts[fa.LearnerID]; dup {
+		ok, err := s.facts.add(factsOf(row))
+		if err != nil {
+			return file.ErrorAt(pos, "birth_date", err)
+		}
+		if !ok {
 			return file.ErrorAt(pos, "learner_id", errors.New("learner given twice"))
 		}
-		s.facts[fa.LearnerID] = &fa
 		return nil
 	})
 }
@@ -222,7 +230,7 @@ func (s *Source) enrolledIn(ctx context.Context, courses map[string]bool) (map[s
 		return nil, err
 	}
 	out := map[string]bool{}
-	sel := func(pf *files.ParquetFile, g int) ([]int32, []*export.LearnerFacts, error) {
+	sel := func(pf *files.ParquetFile, g int) ([]int32, []int32, error) {
 		keep := allKept(pf.RowGroupRows(g))
 		err := matchBytes(pf, g, cc, keep, func(b []byte) bool { return courses[string(b)] })
 		return rowsOf(keep), nil, err
@@ -334,7 +342,7 @@ func (s *Source) Roster(ctx context.Context, courses []string, fn func(export.Ro
 	if err != nil {
 		return err
 	}
-	sel := func(pf *files.ParquetFile, g int) ([]int32, []*export.LearnerFacts, error) {
+	sel := func(pf *files.ParquetFile, g int) ([]int32, []int32, error) {
 		keep := allKept(pf.RowGroupRows(g))
 		err := matchBytes(pf, g, lID, keep, func(b []byte) bool { return enrolled[string(b)] })
 		return rowsOf(keep), nil, err
@@ -342,14 +350,14 @@ func (s *Source) Roster(ctx context.Context, courses []string, fn func(export.Ro
 	str := func(v any) string { s, _ := v.(string); return s }
 	cols := []int{lID, lFullName, lUsername, lEmail, lCity, lPostal}
 	return s.readRows(ctx, file, sel, cols, func(pos files.Pos, row export.Row, _ export.LearnerFacts) error {
-		fa := s.facts[row[lID].(string)]
-		if fa == nil {
+		r := s.facts.findString(row[lID].(string))
+		if r < 0 {
 			return file.ErrorAt(pos, "learner_id", errors.New("learner not in the file the source was opened with: the file changed"))
 		}
 		return fn(export.RosterEntry{
 			FullName: str(row[lFullName]), Username: str(row[lUsername]), Email: str(row[lEmail]),
 			City: str(row[lCity]), PostalCode: str(row[lPostal]),
-			Learner: *fa,
+			Learner: s.facts.get(r),
 		})
 	})
 }
