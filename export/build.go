@@ -437,11 +437,10 @@ type buildContext struct {
 	// erasure list (see DeliveredName).
 	delivered map[string]struct{}
 	headline  headline
-	// linkedQI holds each learner's quasi-identifiers as published in the
-	// learners table (named linkedNames), for the tables joinable to it.
-	// Only the learners table writes them, before the tables after it in
-	// the request start (see buildTables).
-	linkedQI    map[string][]string
+	// linkedNames names the quasi-identifiers the learners table
+	// published (bc.headline.learners holds their values), for the
+	// tables joinable to it. Only the learners table writes them, before
+	// the tables after it in the request start (see buildTables).
 	linkedNames []string
 	// mu serialises the calls of progress and sample, which the caller
 	// need not make safe for concurrent use, and guards visited.
@@ -797,7 +796,7 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		if t.Name != TableLearners {
 			linkedNames = bc.linkedNames
 		}
-		kanon := newKAnonBuffer(plan, bc.dua, linkedNames, func(person string) []string { return bc.linkedQI[person] })
+		kanon := newKAnonBuffer(plan, bc.dua, linkedNames, func(person string) []string { return bc.headline.learners.linked(person) })
 		gradeCol, passedCol := t.ColumnIndex("grade"), t.ColumnIndex("passed")
 		excluded := exclusionFor(t)
 		q := bc.query(bc.in, t.Name)
@@ -858,18 +857,12 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		if kanon != nil {
 			var published func(person string, before, after []string)
 			if t.Name == TableLearners {
-				ci := slices.Index(kanon.qiNames(), "country_code")
-				bc.headline.countryBefore, bc.headline.countryAfter = map[string]string{}, map[string]string{}
-				bc.linkedQI, bc.linkedNames = map[string][]string{}, nil
+				bc.headline.learners = newPublishedQIs(slices.Index(kanon.qiNames(), "country_code"))
+				bc.linkedNames = nil
 				for _, name := range kanon.qiNames() {
 					bc.linkedNames = append(bc.linkedNames, TableLearners+"."+name)
 				}
-				published = func(person string, before, after []string) {
-					if ci >= 0 {
-						bc.headline.countryBefore[person], bc.headline.countryAfter[person] = before[ci], after[ci]
-					}
-					bc.linkedQI[person] = after
-				}
+				published = bc.headline.learners.add
 			}
 			if mt.Risk, err = kanon.flush(rw.Write, published); err != nil {
 				return err

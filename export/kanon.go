@@ -1,6 +1,7 @@
 package export
 
 import (
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -128,11 +129,93 @@ func (b *kanonBuffer) describe(oc outColumn) string {
 }
 
 // headline collects what the headline statistics need: each learner's
-// country before and after k-anonymity (learners table) and their grades.
+// country before and after k-anonymity (from the learners table) and
+// their grades.
 type headline struct {
-	countryBefore, countryAfter map[string]string
-	grades                      []gradeRow
-	k                           int // smallest group published
+	learners *publishedQIs // nil until the learners table is built
+	grades   []gradeRow
+	k        int // smallest group published
+}
+
+// publishedQIs holds, per learner, the quasi-identifiers the learners
+// table published (for the tables joinable to it) and the country before
+// and after k-anonymity (for the headline statistics). A large export has
+// a few hundred thousand learners but few distinct values and
+// combinations, so those are held once and learners point to them.
+type publishedQIs struct {
+	country  int // index of country_code in the tuples, -1 if none
+	byPerson map[string]publishedRow
+	tuples   [][]string
+	tupleIdx map[string]int32 // by tupleKey
+	strs     []string
+	strIdx   map[string]int32
+	key      []byte // scratch for tupleKey
+}
+
+// tupleKey appends each value's length and bytes to b: distinct tuples
+// get distinct keys, whatever bytes the values hold.
+func tupleKey(b []byte, values []string) []byte {
+	for _, v := range values {
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
+
+type publishedRow struct {
+	tuple                       int32 // index in tuples
+	countryBefore, countryAfter int32 // index in strs
+}
+
+func newPublishedQIs(country int) *publishedQIs {
+	return &publishedQIs{country: country, byPerson: map[string]publishedRow{}, tupleIdx: map[string]int32{}, strIdx: map[string]int32{}}
+}
+
+// add records a learner's quasi-identifiers before and after k-anonymity.
+func (p *publishedQIs) add(person string, before, after []string) {
+	p.key = tupleKey(p.key[:0], after)
+	t, ok := p.tupleIdx[string(p.key)]
+	if !ok {
+		t = int32(len(p.tuples))
+		p.tuples = append(p.tuples, slices.Clone(after))
+		p.tupleIdx[string(p.key)] = t
+	}
+	row := publishedRow{tuple: t, countryBefore: -1, countryAfter: -1}
+	if p.country >= 0 {
+		row.countryBefore, row.countryAfter = p.intern(before[p.country]), p.intern(after[p.country])
+	}
+	p.byPerson[person] = row
+}
+
+func (p *publishedQIs) intern(s string) int32 {
+	i, ok := p.strIdx[s]
+	if !ok {
+		i = int32(len(p.strs))
+		p.strs = append(p.strs, s)
+		p.strIdx[s] = i
+	}
+	return i
+}
+
+// linked returns the learner's published quasi-identifiers, nil if the
+// learners table did not publish the learner. The slice must not be
+// changed.
+func (p *publishedQIs) linked(person string) []string {
+	row, ok := p.byPerson[person]
+	if !ok {
+		return nil
+	}
+	return p.tuples[row.tuple]
+}
+
+// countries returns the learner's country before and after k-anonymity,
+// "" if unknown.
+func (p *publishedQIs) countries(person string) (before, after string) {
+	row, ok := p.byPerson[person]
+	if !ok || row.countryBefore < 0 {
+		return "", ""
+	}
+	return p.strs[row.countryBefore], p.strs[row.countryAfter]
 }
 
 // otherRegions pools the regions with fewer than k graded learners.
@@ -177,7 +260,7 @@ func regionOf(v string) string {
 }
 
 func (h *headline) stats() *HeadlineStats {
-	if len(h.grades) == 0 || h.countryBefore == nil {
+	if len(h.grades) == 0 || h.learners == nil {
 		return nil
 	}
 	out := &HeadlineStats{MeanGradeByRegion: map[string]HeadlineStat{}}
@@ -200,8 +283,9 @@ func (h *headline) stats() *HeadlineStats {
 		if g.passed {
 			passed++
 		}
-		add(before, regionOf(h.countryBefore[g.learner]), g.grade)
-		add(after, regionOf(h.countryAfter[g.learner]), g.grade)
+		b, a := h.learners.countries(g.learner)
+		add(before, regionOf(b), g.grade)
+		add(after, regionOf(a), g.grade)
 	}
 	// No row is dropped by de-identification, so the share passed is the
 	// same before and after; reporting both makes that checkable.
