@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"os"
@@ -221,6 +222,13 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 		excluded:  map[string]string{},
 		delivered: map[string]struct{}{},
 		progress:  progress,
+		// These ids repeat row after row and table after table (a
+		// learner's submissions, a thread's posts): their pseudonyms are
+		// remembered.
+		pseudoCaches: map[deidentify.Kind]*pseudonymCache{},
+	}
+	for _, kind := range []deidentify.Kind{deidentify.KindLearner, deidentify.KindThread} {
+		bc.pseudoCaches[kind] = newPseudonymCache(func(id string) string { return pseudo.Pseudonym(kind, id) })
 	}
 	if in.Request.IncludeFreeText {
 		if bc.scrubber, err = b.scrubber(ctx, in, pseudo); err != nil {
@@ -331,24 +339,51 @@ func (b *Builder) scrubber(ctx context.Context, in BuildInput, pseudo *deidentif
 }
 
 // pseudonymCacheSize bounds a pseudonym cache: past it the cache starts
-// over, so a build's memory does not grow with its number of learners.
+// over (a shard at a time), so a build's memory does not grow with its
+// number of learners.
 const pseudonymCacheSize = 1 << 16
 
-// newPseudonymCache remembers the pseudonyms compute gives, for one
-// column of one table (one goroutine: not safe for concurrent use).
-func newPseudonymCache(compute func(string) string) func(string) string {
-	cache := make(map[string]string)
-	return func(id string) string {
-		if p, ok := cache[id]; ok {
-			return p
-		}
-		if len(cache) >= pseudonymCacheSize {
-			clear(cache)
-		}
-		p := compute(id)
-		cache[id] = p
+// pseudonymCacheShards is the number of independently locked parts of a
+// pseudonym cache.
+const pseudonymCacheShards = 16
+
+// pseudonymCache remembers the pseudonyms compute gives, for one kind of
+// id across a build: every column of that kind, in every table and on
+// every worker, shares it. It is safe for concurrent use.
+type pseudonymCache struct {
+	compute func(string) string
+	seed    maphash.Seed
+	shards  [pseudonymCacheShards]struct {
+		mu sync.Mutex
+		m  map[string]string
+	}
+}
+
+func newPseudonymCache(compute func(string) string) *pseudonymCache {
+	c := &pseudonymCache{compute: compute, seed: maphash.MakeSeed()}
+	for i := range c.shards {
+		c.shards[i].m = map[string]string{}
+	}
+	return c
+}
+
+// get returns the pseudonym of id.
+func (c *pseudonymCache) get(id string) string {
+	sh := &c.shards[maphash.String(c.seed, id)%pseudonymCacheShards]
+	sh.mu.Lock()
+	p, ok := sh.m[id]
+	sh.mu.Unlock()
+	if ok {
 		return p
 	}
+	p = c.compute(id) // outside the lock: the HMAC is the slow part
+	sh.mu.Lock()
+	if len(sh.m) >= pseudonymCacheSize/pseudonymCacheShards {
+		clear(sh.m)
+	}
+	sh.m[id] = p
+	sh.mu.Unlock()
+	return p
 }
 
 // rosterExcluded is the exclusion that keeps a person's pseudonym out of
@@ -437,6 +472,9 @@ type buildContext struct {
 	// erasure list (see DeliveredName).
 	delivered map[string]struct{}
 	headline  headline
+	// pseudoCaches holds the pseudonym cache of each kind of id that has
+	// one; the map is not changed once the build starts.
+	pseudoCaches map[deidentify.Kind]*pseudonymCache
 	// linkedNames names the quasi-identifiers the learners table
 	// published (bc.headline.learners holds their values), for the
 	// tables joinable to it. Only the learners table writes them, before
@@ -596,10 +634,8 @@ func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn
 			kind := cp.Kind
 			oc.treatment = "pseudonym, " + bc.pseudo.Describe()
 			pseudonym := func(id string) string { return bc.pseudo.Pseudonym(kind, id) }
-			if kind == deidentify.KindLearner || kind == deidentify.KindThread {
-				// These ids repeat row after row (a learner's submissions,
-				// a thread's posts): remember their pseudonyms.
-				pseudonym = newPseudonymCache(pseudonym)
+			if c := bc.pseudoCaches[kind]; c != nil {
+				pseudonym = c.get
 			}
 			oc.value = func(sr *SourceRow) any {
 				if s, ok := sr.Row[i].(string); ok {
@@ -751,8 +787,8 @@ const progressEvery = 5000
 // learners table alone writes the linked quasi-identifiers and headline
 // countries.
 func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string]ColumnPolicy, dir string) (*builtTable, error) {
-	// Each de-identification worker has its own plan: its own pseudonym
-	// caches and finding counts.
+	// Each de-identification worker has its own plan: its own finding
+	// counts.
 	plans := make([][]outColumn, bc.workers())
 	for w := range plans {
 		var err error

@@ -2,6 +2,7 @@ package export
 
 import (
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -12,7 +13,7 @@ func TestPseudonymCache(t *testing.T) {
 	p := newPseudonymCache(func(id string) string {
 		calls[id]++
 		return "p_" + id
-	})
+	}).get
 	for _, id := range []string{"a", "b", "a", "a", "b"} {
 		if got := p(id); got != "p_"+id {
 			t.Fatalf("p(%q) = %q", id, got)
@@ -21,12 +22,41 @@ func TestPseudonymCache(t *testing.T) {
 	if calls["a"] != 1 || calls["b"] != 1 {
 		t.Errorf("computed a %d times and b %d times, want once each", calls["a"], calls["b"])
 	}
-	// Fill the cache to its bound: the next new id clears it, so "a" is
-	// computed again.
-	for i := range pseudonymCacheSize {
-		p(strconv.Itoa(i))
+	// Add twice as many ids as the bound: every shard passes its part of
+	// it (a shard gets 1/16 of the ids, give or take a few hundred), so
+	// "a"'s shard has been cleared and "a" is computed again.
+	c := newPseudonymCache(func(id string) string { calls[id]++; return "p_" + id })
+	c.get("a")
+	for i := range 2 * pseudonymCacheSize {
+		c.get(strconv.Itoa(i))
 	}
-	if p("a"); calls["a"] != 2 {
-		t.Errorf("after %d more ids, a computed %d times in all, want 2 (the cache is bounded)", pseudonymCacheSize, calls["a"])
+	held := 0
+	for i := range c.shards {
+		held += len(c.shards[i].m)
 	}
+	if held > pseudonymCacheSize {
+		t.Errorf("the cache holds %d pseudonyms, more than its bound %d", held, pseudonymCacheSize)
+	}
+	if c.get("a"); calls["a"] != 3 {
+		t.Errorf("after %d more ids, a computed %d times in all, want 3 (the cache is bounded)", 2*pseudonymCacheSize, calls["a"])
+	}
+}
+
+// TestPseudonymCacheConcurrent: workers of concurrent tables share a
+// cache (run with -race).
+func TestPseudonymCacheConcurrent(t *testing.T) {
+	c := newPseudonymCache(func(id string) string { return "p_" + id })
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 20000 {
+				id := strconv.Itoa((i * (w + 1)) % 5000)
+				if got := c.get(id); got != "p_"+id {
+					t.Errorf("get(%q) = %q", id, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
