@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -111,45 +112,9 @@ pprof FILE).`,
 			}
 			b := &export.Builder{Source: src, Master: master, Encoder: parquetEncoder, FileExt: ".parquet", Log: g.logger(), Workers: workers}
 			in := export.BuildInput{ExportID: export.NewID(export.ExportIDPrefix), PartnerID: partner, Request: req, KeyVersion: keyVersion, DUA: p.DUA}
-			// The rows to visit are counted while the build runs, not
-			// before; the bar appears once they are. The count only feeds
-			// the bar: it stops when the build does, and its failure is
-			// logged, not the build's. (A bar of unknown length is not
-			// used: its spinner reads the bar without a lock.)
-			var (
-				barMu   sync.Mutex
-				bar     *progressbar.ProgressBar
-				visited int64
-			)
-			ectx, cancelEstimate := context.WithCancel(ctx)
-			estimated := make(chan struct{})
-			go func() {
-				defer close(estimated)
-				total, err := b.Estimate(ectx, in)
-				if err != nil {
-					if ectx.Err() == nil {
-						g.logger().Warn("counting the rows to build", "err", err)
-					}
-					return
-				}
-				barMu.Lock()
-				defer barMu.Unlock()
-				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionSetDescription("building"),
-					progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-				_ = bar.Set64(visited)
-			}()
-			m, err := b.Build(ctx, in, out, func(rows int64) {
-				barMu.Lock()
-				defer barMu.Unlock()
-				if visited = rows; bar != nil {
-					_ = bar.Set64(rows)
-				}
-			})
-			cancelEstimate()
-			<-estimated
-			if bar != nil {
-				_ = bar.Finish()
-			}
+			progress, stop := buildProgress(ctx, cmd.ErrOrStderr(), b, in)
+			m, err := b.Build(ctx, in, out, progress)
+			stop()
 			if err != nil {
 				return err
 			}
@@ -279,4 +244,64 @@ func parseTimeFlag(name, v string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("--%s: %q is neither RFC 3339 nor YYYY-MM-DD", name, v)
+}
+
+// progressLineEvery is how often a build not run on a terminal prints a
+// progress line (a variable for the tests).
+var progressLineEvery = 10 * time.Second
+
+// buildProgress returns the progress callback of a build writing to w,
+// and stop, to call once the build returns. On a terminal it shows a
+// bar: the rows to visit are counted while the build runs, not before,
+// and the bar appears once they are. The count only feeds the bar: it
+// stops when the build does, and its failure is logged, not the build's.
+// (A bar of unknown length is not used: its spinner reads the bar without
+// a lock.) Elsewhere (a log, a pipeline) it prints a plain line every
+// progressLineEvery and counts nothing.
+func buildProgress(ctx context.Context, w io.Writer, b *export.Builder, in export.BuildInput) (progress func(int64), stop func()) {
+	start := time.Now()
+	if !isTerminal(w) {
+		last := start
+		return func(rows int64) {
+			if now := time.Now(); now.Sub(last) >= progressLineEvery {
+				last = now
+				fmt.Fprintf(w, "building: %d rows visited in %s\n", rows, now.Sub(start).Round(time.Second))
+			}
+		}, func() {}
+	}
+	var (
+		mu      sync.Mutex
+		bar     *progressbar.ProgressBar
+		visited int64
+	)
+	ectx, cancel := context.WithCancel(ctx)
+	estimated := make(chan struct{})
+	go func() {
+		defer close(estimated)
+		total, err := b.Estimate(ectx, in)
+		if err != nil {
+			if ectx.Err() == nil {
+				b.Log.Warn("counting the rows to build", "err", err)
+			}
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("building"),
+			progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		_ = bar.Set64(visited)
+	}()
+	return func(rows int64) {
+			mu.Lock()
+			defer mu.Unlock()
+			if visited = rows; bar != nil {
+				_ = bar.Set64(rows)
+			}
+		}, func() {
+			cancel()
+			<-estimated
+			if bar != nil {
+				_ = bar.Finish()
+			}
+		}
 }
