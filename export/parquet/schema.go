@@ -49,7 +49,7 @@ func nodeOf(c export.Column, plain bool) (pq.Node, error) {
 
 // schemaOf builds the file schema of cols. It does not use pq.Group, whose
 // Fields method sorts by name: the file must keep the order of cols, and
-// the column indexes of the rows Writer builds rely on it.
+// Writer hands column i's values to parquet-go's column writer i.
 // plain[i] (if plain is not nil) leaves string column i without a
 // dictionary.
 func schemaOf(cols []export.Column, plain []bool) (*pq.Schema, error) {
@@ -99,5 +99,5 @@ type field struct {
 func (f field) Name() string { return f.name }
 
 // Value is only used to deconstruct Go structs, which this package never
-// hands to parquet-go: rows are built as pq.Row values.
+// hands to parquet-go: Writer builds pq.Value values.
 func (f field) Value(reflect.Value) reflect.Value { return reflect.Value{} }

@@ -1,10 +1,12 @@
 package parquet
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,8 +19,16 @@ import (
 // Options.MaxRowsPerRowGroup is zero.
 const DefaultMaxRowsPerRowGroup = 65536
 
-// Rows are handed to parquet-go in batches of this many.
+// Rows are handed to parquet-go in batches of this many; the first batch
+// also decides which string columns get a dictionary (see start).
 const batchRows = 1024
+
+// rowsPerWrite is how many rows of a column are handed to parquet-go at
+// once. parquet-go checks a column's page size after each write, so this
+// bounds how far a page can outgrow pageBufferBytes; it is the chunk size
+// of parquet-go's own (*Writer).WriteRows, which the Writer used before it
+// wrote by column, and so keeps the pages where they were.
+const rowsPerWrite = 64
 
 // A string column's dictionary that outgrows this many bytes in a row group
 // falls back to plain encoding, which bounds the writer's memory.
@@ -45,10 +55,16 @@ type Writer struct {
 	opts []pq.WriterOption // all but the schema
 	pw   *pq.Writer        // made at the first flush, see start
 
-	batch  []pq.Row
-	values []pq.Value // backing array of batch
-	arena  []byte     // bytes of the batch's strings
-	n      int        // rows in batch
+	// The batch is held by column, as parquet-go's column writers take
+	// it: values[c][r] is the value of column c in row r of the batch.
+	// Handing each column its values directly saves parquet-go taking
+	// rows apart into columns.
+	values [][]pq.Value
+	arena  []byte // bytes of the batch's strings
+	n      int    // rows in batch
+
+	maxRows   int64 // rows per row group
+	groupRows int64 // rows in the row group parquet-go is writing
 
 	rows   int64
 	err    error // sticky error from parquet-go
@@ -88,14 +104,15 @@ func NewWriter(w io.Writer, cols []export.Column, opts Options) (*Writer, error)
 
 	size := int(min(maxRows, batchRows))
 	wr := &Writer{
-		cols:   cols,
-		w:      w,
-		opts:   options,
-		batch:  make([]pq.Row, size),
-		values: make([]pq.Value, size*len(cols)),
+		cols:    cols,
+		w:       w,
+		opts:    options,
+		values:  make([][]pq.Value, len(cols)),
+		maxRows: maxRows,
 	}
-	for i := range wr.batch {
-		wr.batch[i] = wr.values[i*len(cols) : (i+1)*len(cols) : (i+1)*len(cols)]
+	backing := make([]pq.Value, size*len(cols))
+	for c := range wr.values {
+		wr.values[c] = backing[c*size : (c+1)*size : (c+1)*size]
 	}
 	return wr, nil
 }
@@ -108,19 +125,27 @@ func NewWriter(w io.Writer, cols []export.Column, opts Options) (*Writer, error)
 // nothing.
 func (w *Writer) start() error {
 	plain := make([]bool, len(w.cols))
+	var strs [][]byte
 	for i, c := range w.cols {
 		if c.Type != export.TypeString {
 			continue
 		}
-		seen := map[string]struct{}{}
-		nonNull := 0
-		for _, row := range w.batch[:w.n] {
-			if v := row[i]; !v.IsNull() {
-				nonNull++
-				seen[string(v.ByteArray())] = struct{}{}
+		// The distinct values are counted by sorting, not in a map,
+		// which would copy each one to a string key.
+		strs = strs[:0]
+		for _, v := range w.values[i][:w.n] {
+			if !v.IsNull() {
+				strs = append(strs, v.ByteArray())
 			}
 		}
-		plain[i] = 2*len(seen) > nonNull
+		slices.SortFunc(strs, bytes.Compare)
+		distinct := 0
+		for k, s := range strs {
+			if k == 0 || !bytes.Equal(s, strs[k-1]) {
+				distinct++
+			}
+		}
+		plain[i] = 2*distinct > len(strs)
 	}
 	schema, err := schemaOf(w.cols, plain)
 	if err != nil {
@@ -168,89 +193,93 @@ func (w *Writer) Write(row export.Row) error {
 	if len(row) != len(w.cols) {
 		return fmt.Errorf("parquet: row %d: got %d values, want %d", rowNum, len(row), len(w.cols))
 	}
+	// A rejected row leaves values in the batch's row w.n, which the next
+	// row overwrites, and bytes in the arena, which are dropped.
 	arenaLen := len(w.arena)
-	out := w.batch[w.n]
 	for i, v := range row {
-		val, err := w.value(i, v)
-		if err != nil {
+		if err := w.setValue(&w.values[i][w.n], i, v); err != nil {
 			w.arena = w.arena[:arenaLen]
 			return fmt.Errorf("parquet: row %d: column %q: %w", rowNum, w.cols[i].Name, err)
 		}
-		out[i] = val
 	}
 	w.n++
 	w.rows++
-	if w.n == len(w.batch) {
+	if w.n == len(w.values[0]) { // the batch is full
 		return w.flushBatch()
 	}
 	return nil
 }
 
-// value converts v, the value of column i, to a Parquet value.
-func (w *Writer) value(i int, v any) (pq.Value, error) {
-	c := w.cols[i]
+// setValue converts v, the value of column i, to a Parquet value and
+// stores it in *dst. The value carries the levels the column's writer
+// reads: a definition level of 1 if the column is nullable and v is not
+// nil. Its column index is left unset: values go to their column's
+// writer, which does not read it. On error, *dst is left as it was.
+func (w *Writer) setValue(dst *pq.Value, i int, v any) error {
+	c := &w.cols[i]
 	if v == nil {
 		if !c.Nullable {
-			return pq.Value{}, errors.New("got nil, column is not nullable")
+			return errors.New("got nil, column is not nullable")
 		}
-		return pq.NullValue().Level(0, 0, i), nil
+		*dst = pq.NullValue()
+		return nil
 	}
 	var val pq.Value
 	switch c.Type {
 	case export.TypeString:
 		s, ok := v.(string)
 		if !ok {
-			return val, typeError(v, "string")
+			return typeError(v, "string")
 		}
 		// Strings are copied into an arena that lives as long as the batch
-		// (parquet-go copies them on WriteRows) rather than one allocation
-		// each.
+		// (parquet-go copies them on WriteRowValues) rather than one
+		// allocation each.
 		start := len(w.arena)
 		w.arena = append(w.arena, s...)
 		val = pq.ByteArrayValue(w.arena[start:len(w.arena):len(w.arena)])
 	case export.TypeInt64:
 		x, ok := v.(int64)
 		if !ok {
-			return val, typeError(v, "int64")
+			return typeError(v, "int64")
 		}
 		val = pq.Int64Value(x)
 	case export.TypeFloat64:
 		x, ok := v.(float64)
 		if !ok {
-			return val, typeError(v, "float64")
+			return typeError(v, "float64")
 		}
 		val = pq.DoubleValue(x)
 	case export.TypeBool:
 		x, ok := v.(bool)
 		if !ok {
-			return val, typeError(v, "bool")
+			return typeError(v, "bool")
 		}
 		val = pq.BooleanValue(x)
 	case export.TypeDate:
 		t, ok := v.(time.Time)
 		if !ok {
-			return val, typeError(v, "time.Time")
+			return typeError(v, "time.Time")
 		}
 		days, err := daysOf(t)
 		if err != nil {
-			return val, err
+			return err
 		}
 		val = pq.Int32Value(days)
 	case export.TypeTimestamp:
 		t, ok := v.(time.Time)
 		if !ok {
-			return val, typeError(v, "time.Time")
+			return typeError(v, "time.Time")
 		}
 		if y := t.Year(); y < -290000 || y > 290000 {
-			return val, fmt.Errorf("timestamp %v out of range", t)
+			return fmt.Errorf("timestamp %v out of range", t)
 		}
 		val = pq.Int64Value(t.UnixMicro())
 	}
-	def := 0
 	if c.Nullable {
-		def = 1
+		val.SetDefinitionLevel(1)
 	}
-	return val.Level(0, def, i), nil
+	*dst = val
+	return nil
 }
 
 func typeError(v any, want string) error {
@@ -278,12 +307,27 @@ func (w *Writer) flushBatch() error {
 			return w.err
 		}
 	}
-	if w.n == 0 {
-		return nil
-	}
-	if _, err := w.pw.WriteRows(w.batch[:w.n]); err != nil {
-		w.err = fmt.Errorf("parquet: writing rows: %w", err)
-		return w.err
+	// Rows go to parquet-go's column writers, which are in the order of
+	// w.cols (see schemaOf), rowsPerWrite at a time and as many as fit in
+	// the row group; a full row group is written out before the next row
+	// goes in.
+	for start := 0; start < w.n; {
+		if w.groupRows == w.maxRows {
+			if err := w.pw.Flush(); err != nil {
+				w.err = fmt.Errorf("parquet: writing rows: %w", err)
+				return w.err
+			}
+			w.groupRows = 0
+		}
+		end := start + int(min(int64(w.n-start), w.maxRows-w.groupRows, rowsPerWrite))
+		for c, cw := range w.pw.ColumnWriters() {
+			if _, err := cw.WriteRowValues(w.values[c][start:end]); err != nil {
+				w.err = fmt.Errorf("parquet: writing rows: %w", err)
+				return w.err
+			}
+		}
+		w.groupRows += int64(end - start)
+		start = end
 	}
 	w.n = 0
 	w.arena = w.arena[:0]
