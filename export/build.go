@@ -1096,11 +1096,35 @@ func (b *Builder) workers() int {
 const batchRows = 256
 
 // rowBatch is a run of source rows and what the workers made of them.
+// Batches are reused (see processRows): each holds its rows' values and
+// output values in backing arrays of its own.
 type rowBatch struct {
 	rows    []SourceRow
+	in      []any    // backing array of the rows' Row slices
 	reasons []string // why each row may not leave, "" if it may
 	out     []Row    // the output row of each row that may leave
+	outVals []any    // backing array of out
 	done    chan struct{}
+}
+
+// add appends a copy of sr (the Source may reuse sr.Row once its
+// callback returns). The rows of a batch have the same width, their
+// table's.
+func (b *rowBatch) add(sr SourceRow) {
+	width := len(sr.Row)
+	k := len(b.rows)
+	if need := (k + 1) * width; len(b.in) < need {
+		in := make([]any, max(need, batchRows*width))
+		for j := range b.rows {
+			b.rows[j].Row = in[j*width : (j+1)*width : (j+1)*width]
+			copy(b.rows[j].Row, b.in[j*width:(j+1)*width])
+		}
+		b.in = in
+	}
+	row := b.in[k*width : (k+1)*width : (k+1)*width]
+	copy(row, sr.Row)
+	sr.Row = row
+	b.rows = append(b.rows, sr)
 }
 
 // processRows scans q and de-identifies its rows on len(plans) goroutines,
@@ -1118,6 +1142,17 @@ func (bc *buildContext) processRows(ctx context.Context, q SourceQuery, plans []
 	// The scan queues each batch here too, in scan order; the capacity
 	// bounds the batches in flight.
 	ordered := make(chan *rowBatch, 2*workers)
+	// Batches whose rows fn has seen go back to free, to be filled again.
+	free := make(chan *rowBatch, 3*workers+2)
+	newBatch := func() *rowBatch {
+		select {
+		case b := <-free:
+			b.rows = b.rows[:0]
+			return b
+		default:
+			return &rowBatch{rows: make([]SourceRow, 0, batchRows)}
+		}
+	}
 	var (
 		scanErr error
 		wg      sync.WaitGroup
@@ -1125,7 +1160,7 @@ func (bc *buildContext) processRows(ctx context.Context, q SourceQuery, plans []
 	wg.Go(func() {
 		defer close(ordered)
 		defer close(jobs)
-		b := &rowBatch{rows: make([]SourceRow, 0, batchRows)}
+		b := newBatch()
 		send := func() error {
 			b.done = make(chan struct{})
 			select {
@@ -1138,11 +1173,11 @@ func (bc *buildContext) processRows(ctx context.Context, q SourceQuery, plans []
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			b = &rowBatch{rows: make([]SourceRow, 0, batchRows)}
+			b = newBatch()
 			return nil
 		}
 		scanErr = bc.Source.Scan(ctx, q, func(sr SourceRow) error {
-			if b.rows = append(b.rows, sr); len(b.rows) == batchRows {
+			if b.add(sr); len(b.rows) == batchRows {
 				return send()
 			}
 			return nil
@@ -1177,6 +1212,10 @@ func (bc *buildContext) processRows(ctx context.Context, q SourceQuery, plans []
 		if err != nil {
 			break
 		}
+		select {
+		case free <- b:
+		default:
+		}
 	}
 	cancel()
 	wg.Wait()
@@ -1193,14 +1232,16 @@ func (bc *buildContext) processRows(ctx context.Context, q SourceQuery, plans []
 // rows that may leave, their output values.
 func (b *rowBatch) deidentify(plan []outColumn, excluded func(SourceRow) string) {
 	n, width := len(b.rows), len(plan)
-	b.reasons, b.out = make([]string, n), make([]Row, n)
-	slab := make([]any, n*width)
+	b.reasons, b.out = slices.Grow(b.reasons[:0], n)[:n], slices.Grow(b.out[:0], n)[:n]
+	b.outVals = slices.Grow(b.outVals[:0], n*width)[:n*width]
 	for k := range b.rows {
 		sr := &b.rows[k]
+		out := b.outVals[k*width : (k+1)*width : (k+1)*width]
 		if b.reasons[k] = excluded(*sr); b.reasons[k] != "" {
+			b.out[k] = nil
+			clear(out) // values of an earlier use of the batch
 			continue
 		}
-		out := slab[k*width : (k+1)*width : (k+1)*width]
 		for i, oc := range plan {
 			out[i] = oc.value(sr)
 		}

@@ -94,6 +94,8 @@ type CourseInfo struct {
 type Source interface {
 	// Scan calls fn for every row selected by q, in a stable order (the
 	// table's key). It stops at the first error fn returns and returns it.
+	// fn may keep the row's values but not the Row slice itself, which
+	// the Source may reuse once fn returns.
 	Scan(ctx context.Context, q SourceQuery, fn func(SourceRow) error) error
 	// Count returns the number of rows Scan would visit for q, for progress
 	// reporting.

@@ -175,7 +175,9 @@ func (s *Source) selector(f *filter) selectFunc {
 
 // readRows calls fn, in file order and from one goroutine, for every row
 // of file that sel selects, with the values of the table columns cols
-// (all if nil; the others are nil) and the facts sel found.
+// (all if nil; the others are nil) and the facts sel found. fn must not
+// keep the row slice after it returns (its values it may): the slice is
+// reused for a later row.
 func (s *Source) readRows(ctx context.Context, file files.File, sel selectFunc, cols []int, fn func(files.Pos, export.Row, export.LearnerFacts) error) error {
 	t := file.Table
 	if cols == nil {
@@ -189,6 +191,20 @@ func (s *Source) readRows(ctx context.Context, file files.File, sel selectFunc, 
 		idx   []int32
 		rows  []export.Row
 		facts []int32
+		win   *window
+	}
+	// Windows delivered go back to free to be filled again: a scan
+	// allocates a few windows, not one per 1,024 rows. (The columns not
+	// in cols stay nil: no window ever sets them.)
+	width := len(t.Columns)
+	free := make(chan *window, 2*runtime.GOMAXPROCS(0)+2)
+	getWindow := func() *window {
+		select {
+		case w := <-free:
+			return w
+		default:
+			return newWindow(width)
+		}
 	}
 	work := func(pf *files.ParquetFile, g int, base int64, emit func(batch) error) error {
 		idx, facts, err := sel(pf, g)
@@ -211,14 +227,10 @@ func (s *Source) readRows(ctx context.Context, file files.File, sel selectFunc, 
 		// The selected rows are read in windows, every column's cursor
 		// moving on together: memory holds a window of rows and a page
 		// per column, whatever the size of the row group.
-		width := len(t.Columns)
 		for start := 0; start < len(idx); start += windowRows {
 			win := idx[start:min(start+windowRows, len(idx))]
-			slab := make([]any, len(win)*width)
-			rows := make([]export.Row, len(win))
-			for k := range rows {
-				rows[k] = slab[k*width : (k+1)*width : (k+1)*width]
-			}
+			w := getWindow()
+			rows := w.rows[:len(win)]
 			for j, c := range cols {
 				col := t.Columns[c]
 				err := cursors[j].Values(win, func(k int, v any) error {
@@ -232,7 +244,7 @@ func (s *Source) readRows(ctx context.Context, file files.File, sel selectFunc, 
 					return err
 				}
 			}
-			b := batch{base: base, idx: win, rows: rows}
+			b := batch{base: base, idx: win, rows: rows, win: w}
 			if facts != nil {
 				b.facts = facts[start : start+len(win)]
 			}
@@ -252,8 +264,27 @@ func (s *Source) readRows(ctx context.Context, file files.File, sel selectFunc, 
 				return err
 			}
 		}
+		select {
+		case free <- b.win:
+		default:
+		}
 		return nil
 	})
+}
+
+// window is the rows readRows reads at once: windowRows rows of a table
+// of width columns, in one backing array.
+type window struct {
+	rows []export.Row
+}
+
+func newWindow(width int) *window {
+	slab := make([]any, windowRows*width)
+	w := &window{rows: make([]export.Row, windowRows)}
+	for k := range w.rows {
+		w.rows[k] = slab[k*width : (k+1)*width : (k+1)*width]
+	}
+	return w
 }
 
 // windowRows is how many selected rows of a row group readRows reads at

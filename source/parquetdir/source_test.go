@@ -142,6 +142,7 @@ func scanAll(t *testing.T, src export.Source, q export.SourceQuery) []export.Sou
 	t.Helper()
 	var rows []export.SourceRow
 	if err := src.Scan(context.Background(), q, func(r export.SourceRow) error {
+		r.Row = slices.Clone(r.Row) // Scan reuses the slice
 		rows = append(rows, r)
 		return nil
 	}); err != nil {

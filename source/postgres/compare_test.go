@@ -99,7 +99,11 @@ func TestSameAsSQLite(t *testing.T) {
 	scan := func(t *testing.T, src export.Source, q export.SourceQuery) ([]export.SourceRow, int64) {
 		t.Helper()
 		var rows []export.SourceRow
-		if err := src.Scan(ctx, q, func(r export.SourceRow) error { rows = append(rows, r); return nil }); err != nil {
+		if err := src.Scan(ctx, q, func(r export.SourceRow) error {
+			r.Row = slices.Clone(r.Row) // Scan may reuse the slice
+			rows = append(rows, r)
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		n, err := src.Count(ctx, q)

@@ -221,7 +221,7 @@ func testScanValuesAndFacts(t *testing.T, newDB NewFunc) {
 	for _, tab := range export.SourceTables {
 		var got []export.Row
 		err := db.Source.Scan(ctx, export.SourceQuery{Table: tab.Name, Courses: []string{"c1", "c2", "c3"}}, func(r export.SourceRow) error {
-			got = append(got, r.Row)
+			got = append(got, slices.Clone(r.Row)) // Scan reuses the slice
 			return nil
 		})
 		if err != nil {
