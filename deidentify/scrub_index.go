@@ -264,6 +264,26 @@ func (ix *textIndex) wordStarts(k int) uint64 {
 	return w &^ (w<<1 | ix.word[k-1]>>63)
 }
 
+// wordsHolding returns the bits of block k of the words that hold a bit
+// of x (a subset of the word bytes of the block): all their bits up to the
+// last bit of x, so the first one among them. A word that goes on into the
+// next block counts as holding one.
+func (ix *textIndex) wordsHolding(k int, x uint64) uint64 {
+	w := ix.word[k]
+	if k+1 < len(ix.word) && w>>63 != 0 && ix.word[k+1]&1 != 0 {
+		x |= 1 << 63
+	}
+	// Spread the bits of x down their words, doubling the distance each
+	// step: before the step of sh, m has the bits q with q to q+sh-1 all
+	// in words, so that a bit of x at q+sh spreads only within its word.
+	m := w
+	for sh := uint(1); sh < 64; sh <<= 1 {
+		x |= x >> sh & m
+		m &= m >> sh
+	}
+	return x
+}
+
 // shifted returns block k of bm shifted m bits (0 < m < 64) up: bit p
 // tells bit p-m.
 func shifted(bm []uint64, k int, m uint) uint64 {
@@ -280,7 +300,16 @@ const (
 	notPlainUsers        // digits, "_", ".", "-" and non-ASCII bytes
 	pairWords            // words of two bytes ("at", "on")
 	joiners              // "_", "." and "-" before a word byte ("x.com")
+	allWords             // every word
+	// placeWords are the words that do not start with an ASCII lower-case
+	// letter, those that do but hold an ASCII digit or a non-ASCII rune,
+	// and, for the kind placeWords+n (n up to maxShortWord), the words of
+	// at most n bytes.
+	placeWords
 )
+
+// maxShortWord is the longest n of a cursor of kind placeWords+n.
+const maxShortWord = 4
 
 // candidates returns the bits of block k of the positions of a kind.
 func (ix *textIndex) candidates(kind, k int) uint64 {
@@ -303,13 +332,32 @@ func (ix *textIndex) candidates(kind, k int) uint64 {
 			next = ix.word[k+1]
 		}
 		return ix.user[k] &^ ix.word[k] & (ix.word[k]>>1 | next<<63)
-	default: // pairWords
+	case allWords:
+		return ix.wordStarts(k)
+	case pairWords:
 		var next uint64
 		if k+1 < len(ix.word) {
 			next = ix.word[k+1]
 		}
 		w := ix.word[k]
 		return ix.wordStarts(k) & (w>>1 | next<<63) &^ (w>>2 | next<<62)
+	default: // placeWords+n
+		// A word starts with a capital, a non-ASCII byte, a digit or an
+		// ASCII lower-case letter; of the last, keep those that hold a
+		// digit or a non-ASCII byte, and the short ones.
+		m := ix.capital[k] | ix.high[k] | ix.wordsHolding(k, ix.digit[k]|ix.high[k]&ix.word[k])
+		if n := uint(kind - placeWords); n > 0 {
+			var next uint64
+			if k+1 < len(ix.word) {
+				next = ix.word[k+1]
+			}
+			long := ^uint64(0) // word bytes at 1 to n bytes on
+			for j := uint(1); j <= n; j++ {
+				long &= ix.word[k]>>j | next<<(64-j)
+			}
+			m |= ^long
+		}
+		return ix.wordStarts(k) & m
 	}
 }
 

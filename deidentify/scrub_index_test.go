@@ -113,6 +113,7 @@ func checkIndex(t *testing.T, s string) {
 			}
 		}
 	}
+	checkWordCursors(t, ix)
 	// The username runs: maximal runs of word runes, "_", "." and "-".
 	var want []span
 	for i := 0; i < len(s); {
@@ -150,11 +151,58 @@ func checkIndex(t *testing.T, s string) {
 	}
 }
 
+// checkWordCursors checks the cursors of every word and of the candidate
+// first words of a place: these must include every word that does not
+// start with an ASCII lower-case letter, or holds a digit or a non-ASCII
+// byte, or is short enough for the kind, and only words.
+func checkWordCursors(t *testing.T, ix *textIndex) {
+	t.Helper()
+	s := ix.s
+	var words []span
+	for i := 0; ; {
+		a, b := nextWord(s, i)
+		if a < 0 {
+			break
+		}
+		words = append(words, span{a, b})
+		i = b
+	}
+	positions := func(kind int) map[int]bool {
+		c := ix.cursor(kind)
+		got := map[int]bool{}
+		for i := c.next(0); i < len(s); i = c.next(i + 1) {
+			got[i] = true
+		}
+		return got
+	}
+	all := positions(allWords)
+	if len(all) != len(words) {
+		t.Fatalf("%q: cursor of all words found %d, want %d", s, len(all), len(words))
+	}
+	for n := 0; n <= maxShortWord; n++ {
+		got := positions(placeWords + n)
+		for p := range got {
+			if !all[p] {
+				t.Fatalf("%q: place cursor %d found %d, not a word start", s, n, p)
+			}
+		}
+		for _, w := range words {
+			word := s[w.start:w.end]
+			want := !(word[0] >= 'a' && word[0] <= 'z') || strings.ContainsAny(word, "0123456789") ||
+				!isASCII(word) || n > 0 && len(word) <= n
+			if want && !got[w.start] {
+				t.Fatalf("%q: place cursor %d missed the word %q at %d", s, n, word, w.start)
+			}
+		}
+	}
+}
+
 var indexSeeds = []string{
 	"", "a", "1", "é", "\xff", "AB 12 34 56 C", "DE89 3704", "x1.2  3 (555) 123-4567",
 	"María López-García's mlopez_10 said 12:30 — ok", "田中陽子さん and प्रिया शर्मा",
 	"a\u0301b Zoë\xc3 \xe2\x80 end", "ana@example.com [at] x", "1-2-3 ab_cd.ef-gh",
 	strings.Repeat("word ", 20) + strings.Repeat("7", 70) + strings.Repeat("é", 40) + "AB 1",
+	strings.Repeat("ab ", 21) + "abcdefgh1 " + strings.Repeat("x", 60) + "9 zz y" + strings.Repeat("q", 70) + "é",
 }
 
 func TestTextIndex(t *testing.T) {

@@ -1,6 +1,7 @@
 package deidentify
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -16,12 +17,27 @@ type placeIndex struct {
 	// key of first: most words of a text fail this test, which is much
 	// cheaper than the map lookup.
 	firstShapes [1 << 16 / 64]uint64
+	// firstFilter holds the hashes of the keys of first: an ASCII word of
+	// the right shape (as many common words are: "how", "this") is
+	// hashed in place, which is cheaper than folding it and looking it up.
+	firstFilter keyFilter
+	// words is the kind of cursor that finds the candidate first words.
+	// A city is never written in lower case, so a word that starts with
+	// an ASCII lower-case letter can only start a postal code. Those
+	// mostly hold a digit ("sw1a 1aa"), or are short ("CA 94105"), so
+	// most words of prose, in lower case and ASCII (folded, they keep
+	// their letters and length), are no candidates, which the cursor
+	// skips without looking at them.
+	words int
 }
 
 // wordShape sums up a folded word by its length and its first and last
 // bytes.
-func wordShape(w []byte) uint32 {
-	return uint32(len(w)&15)<<12 | uint32(w[0]&63)<<6 | uint32(w[len(w)-1]&63)
+func wordShape(w []byte) uint32 { return shapeOf(len(w), w[0], w[len(w)-1]) }
+
+// shapeOf is the shape of a folded word of n bytes from first to last.
+func shapeOf(n int, first, last byte) uint32 {
+	return uint32(n&15)<<12 | uint32(first&63)<<6 | uint32(last&63)
 }
 
 type place struct {
@@ -69,8 +85,23 @@ func buildPlaceIndex(roster []Person) placeIndex {
 			add(c, FindingPostalCode)
 		}
 	}
+	pi.firstFilter = newKeyFilter(len(pi.first))
+	short := 0 // the longest first word of a postal code that starts with a lower-case letter and holds no digit
+	for w, places := range pi.first {
+		pi.firstFilter.add(hashBytes(w))
+		if w != "" && w[0] >= 'a' && w[0] <= 'z' && strings.IndexFunc(w, isASCIIDigit) < 0 &&
+			slices.ContainsFunc(places, func(p place) bool { return p.typ != FindingLocation }) {
+			short = max(short, len(w))
+		}
+	}
+	pi.words = placeWords + short
+	if short > maxShortWord {
+		pi.words = allWords
+	}
 	return pi
 }
+
+func isASCIIDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 func (pi *placeIndex) empty() bool { return len(pi.first) == 0 }
 
@@ -81,9 +112,12 @@ const maxPlaceGap = 3
 func (pi *placeIndex) find(ix *textIndex, dst []match) []match {
 	s := ix.s
 	scratch := ix.scratch(64)
+	words := ix.cursor(pi.words)
 	for i := 0; ; {
-		a, b := ix.nextWord(i)
-		if a < 0 {
+		var a, b int
+		if ix.inWord(i) {
+			a, b = ix.nextWord(i) // the rest of the word, as nextWord has it
+		} else if a, b = pi.nextCandidate(&words, i); a < 0 {
 			return dst
 		}
 		i = b
@@ -112,6 +146,29 @@ func (pi *placeIndex) find(ix *textIndex, dst []match) []match {
 			dst = append(dst, match{start: a, end: best, typ: typ, token: genericTokens[typ], rank: rankPlace})
 			i = best
 		}
+	}
+}
+
+// nextCandidate returns the first word at or after i (not inside a word)
+// that may start a place: a word of the cursor with a non-ASCII rune, or
+// whose folded form has the shape and the hash of a first word of a place.
+// For an ASCII word the folded form is the lower-case one, of the same
+// length, so both are read from the text without folding the word.
+func (pi *placeIndex) nextCandidate(words *cursor, i int) (a, b int) {
+	ix := words.ix
+	s := ix.s
+	for {
+		if a, b = words.nextWord(i); a < 0 {
+			return -1, -1
+		}
+		if !ix.isASCII(a, b) {
+			return a, b
+		}
+		sh := shapeOf(b-a, lowerASCII(s[a]), lowerASCII(s[b-1]))
+		if pi.firstShapes[sh/64]&(1<<(sh%64)) != 0 && pi.firstFilter.mayContain(hashLowerASCII(s[a:b])) {
+			return a, b
+		}
+		i = b
 	}
 }
 

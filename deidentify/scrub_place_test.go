@@ -1,8 +1,11 @@
 package deidentify
 
 import (
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestFindStreetAddresses(t *testing.T) {
@@ -146,5 +149,69 @@ func TestRosterPlaces(t *testing.T) {
 	}
 	if got, _ := sc.Scrub("I live at 47 Hauptstraße, T12 Q2YL Cork."); strings.Contains(got, "Q2YL") || strings.Contains(got, "Cork") || strings.Contains(got, "47") {
 		t.Errorf("address survived: %q", got)
+	}
+}
+
+// findPlacesByWord is placeIndex.find without its filters: it folds and
+// looks up every word of the text.
+func findPlacesByWord(pi *placeIndex, s string) []match {
+	var dst []match
+	var scratch []byte
+	for i := 0; ; {
+		a, b := nextWord(s, i)
+		if a < 0 {
+			return dst
+		}
+		i = b
+		scratch = appendFolded(scratch[:0], s[a:b])
+		best, typ := -1, ""
+		for _, c := range pi.first[string(scratch)] {
+			if end, ok := matchWords(s, b, c.words[1:], &scratch); ok && end > best {
+				if r, _ := runeAt(s, a); c.typ == FindingLocation && unicode.IsLower(r) {
+					continue
+				}
+				best, typ = end, c.typ
+			}
+		}
+		if best >= 0 {
+			dst = append(dst, match{start: a, end: best, typ: typ, token: genericTokens[typ], rank: rankPlace})
+			i = best
+		}
+	}
+}
+
+// TestPlaceFindFilters checks that the filters of placeIndex.find skip no
+// place: postal codes that start with a lower-case word ("ak 279 4848")
+// or a digit, cities with diacritics, in any case, at block boundaries.
+func TestPlaceFindFilters(t *testing.T) {
+	t.Parallel()
+	rosters := [][]Person{
+		{{Cities: []string{"Cork", "Zürich", "Łódź", "Ciudad de México"}, PostalCodes: []string{"T12 Q2YL", "96-994", "8001"}}},
+		{{Cities: []string{"Reading"}, PostalCodes: []string{"AK 279 4848", "sw1a 1aa", "X5013VZN"}}},
+		{{Cities: []string{"Nice"}, PostalCodes: []string{"abcdef 12"}}}, // a long postal word: every word is a candidate
+		{{PostalCodes: []string{"e 5", "Ab 77"}}},
+	}
+	pieces := []string{
+		"cork", "Cork", "CORK", "zurich", "Zurich", "Zu\u0308rich", "ZÜRICH", "łódź", "Lodz", "ciudad de méxico",
+		"Ciudad de Mexico", "t12 q2yl", "T12 Q2YL", "96-994", "8001", "reading", "Reading", "ak 279 4848",
+		"AK 279 4848", "aK 279  4848", "sw1a 1aa", "SW1A 1AA", "x5013vzn", "abcdef 12", "ABCDEF 12", "nice",
+		"Nice", "e 5", "E 5", "e\u0301 5", "ab 77", "aB 77", "áb 77", "a\u0301b 77", "the", "how", "my", "a", "ak", "e", "é", "—", "12", "x",
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, roster := range rosters {
+		pi := buildPlaceIndex(roster)
+		for range 3000 {
+			var sb strings.Builder
+			for range 1 + rng.IntN(40) {
+				sb.WriteString(pieces[rng.IntN(len(pieces))])
+				sb.WriteString([]string{" ", " ", ", ", "\n", "  ", ".", "-"}[rng.IntN(7)])
+			}
+			s := sb.String()
+			want := findPlacesByWord(&pi, s)
+			got := pi.find(newTextIndex(s), nil)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%q: find = %v, want %v", s, got, want)
+			}
+		}
 	}
 }
