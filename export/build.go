@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"hash/maphash"
 	"io"
 	"log/slog"
 	"os"
@@ -339,50 +338,37 @@ func (b *Builder) scrubber(ctx context.Context, in BuildInput, pseudo *deidentif
 }
 
 // pseudonymCacheSize bounds a pseudonym cache: past it the cache starts
-// over (a shard at a time), so a build's memory does not grow with its
-// number of learners.
+// over, so a build's memory does not grow with its number of learners.
 const pseudonymCacheSize = 1 << 16
-
-// pseudonymCacheShards is the number of independently locked parts of a
-// pseudonym cache.
-const pseudonymCacheShards = 16
 
 // pseudonymCache remembers the pseudonyms compute gives, for one kind of
 // id across a build: every column of that kind, in every table and on
-// every worker, shares it. It is safe for concurrent use.
+// every worker, shares it. It is safe for concurrent use; a lookup of a
+// remembered id takes no lock (sync.Map).
 type pseudonymCache struct {
 	compute func(string) string
-	seed    maphash.Seed
-	shards  [pseudonymCacheShards]struct {
-		mu sync.Mutex
-		m  map[string]string
-	}
+	m       sync.Map // id -> pseudonym
+	n       atomic.Int64
 }
 
 func newPseudonymCache(compute func(string) string) *pseudonymCache {
-	c := &pseudonymCache{compute: compute, seed: maphash.MakeSeed()}
-	for i := range c.shards {
-		c.shards[i].m = map[string]string{}
-	}
-	return c
+	return &pseudonymCache{compute: compute}
 }
 
 // get returns the pseudonym of id.
 func (c *pseudonymCache) get(id string) string {
-	sh := &c.shards[maphash.String(c.seed, id)%pseudonymCacheShards]
-	sh.mu.Lock()
-	p, ok := sh.m[id]
-	sh.mu.Unlock()
-	if ok {
-		return p
+	if p, ok := c.m.Load(id); ok {
+		return p.(string)
 	}
-	p = c.compute(id) // outside the lock: the HMAC is the slow part
-	sh.mu.Lock()
-	if len(sh.m) >= pseudonymCacheSize/pseudonymCacheShards {
-		clear(sh.m)
+	p := c.compute(id)
+	if c.n.Add(1) > pseudonymCacheSize {
+		// Start over. Two goroutines may both clear, or one store just
+		// after the other cleared: the bound is kept within a few
+		// entries, which is all it is for.
+		c.m.Clear()
+		c.n.Store(1)
 	}
-	sh.m[id] = p
-	sh.mu.Unlock()
+	c.m.Store(id, p)
 	return p
 }
 

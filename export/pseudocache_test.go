@@ -22,23 +22,20 @@ func TestPseudonymCache(t *testing.T) {
 	if calls["a"] != 1 || calls["b"] != 1 {
 		t.Errorf("computed a %d times and b %d times, want once each", calls["a"], calls["b"])
 	}
-	// Add twice as many ids as the bound: every shard passes its part of
-	// it (a shard gets 1/16 of the ids, give or take a few hundred), so
-	// "a"'s shard has been cleared and "a" is computed again.
+	// Fill the cache to its bound: the next new id clears it, so "a" is
+	// computed again.
 	c := newPseudonymCache(func(id string) string { calls[id]++; return "p_" + id })
 	c.get("a")
-	for i := range 2 * pseudonymCacheSize {
+	for i := range pseudonymCacheSize {
 		c.get(strconv.Itoa(i))
 	}
 	held := 0
-	for i := range c.shards {
-		held += len(c.shards[i].m)
-	}
+	c.m.Range(func(any, any) bool { held++; return true })
 	if held > pseudonymCacheSize {
 		t.Errorf("the cache holds %d pseudonyms, more than its bound %d", held, pseudonymCacheSize)
 	}
 	if c.get("a"); calls["a"] != 3 {
-		t.Errorf("after %d more ids, a computed %d times in all, want 3 (the cache is bounded)", 2*pseudonymCacheSize, calls["a"])
+		t.Errorf("after %d more ids, a computed %d times in all, want 3 (the cache is bounded)", pseudonymCacheSize, calls["a"])
 	}
 }
 
