@@ -26,16 +26,8 @@ const mergeGroupRows = 1024
 func (s *Source) ordered(ctx context.Context, tf *tableFile) (files.File, error) {
 	tf.mu.Lock()
 	defer tf.mu.Unlock()
-	if !tf.known {
-		tf.known = true
-		if tf.file.Format == files.Parquet {
-			ok, err := checkOrder(ctx, tf.file, tf.key)
-			if err != nil {
-				tf.known = false
-				return files.File{}, err
-			}
-			tf.ordered = ok
-		}
+	if err := tf.knowOrderLocked(ctx); err != nil {
+		return files.File{}, err
 	}
 	if tf.ordered {
 		return tf.file, nil
@@ -48,6 +40,30 @@ func (s *Source) ordered(ctx context.Context, tf *tableFile) (files.File, error)
 		tf.sorted = sorted
 	}
 	return tf.sorted, nil
+}
+
+// knowOrder learns whether tf's file is in key order, if not known yet.
+func (s *Source) knowOrder(ctx context.Context, tf *tableFile) error {
+	tf.mu.Lock()
+	defer tf.mu.Unlock()
+	return tf.knowOrderLocked(ctx)
+}
+
+// knowOrderLocked is knowOrder with tf.mu held. A CSV file is never in
+// order: it is not Parquet.
+func (tf *tableFile) knowOrderLocked(ctx context.Context) error {
+	if tf.known {
+		return nil
+	}
+	if tf.file.Format == files.Parquet {
+		ok, err := checkOrder(ctx, tf.file, tf.key)
+		if err != nil {
+			return err
+		}
+		tf.ordered = ok
+	}
+	tf.known = true
+	return nil
 }
 
 var errStop = errors.New("stop")

@@ -46,6 +46,9 @@ type Source struct {
 
 	tmpMu  sync.Mutex
 	tmpDir string // created on the first sort
+
+	bgCancel context.CancelFunc // stops checkOrders
+	bgDone   chan struct{}      // closed when checkOrders returns
 }
 
 // tableFile is one table's file and what is known of its order.
@@ -85,14 +88,57 @@ func Open(dir string) (*Source, error) {
 			return nil, fmt.Errorf("open source dir %s: no %s.parquet", dir, name)
 		}
 	}
+	// While the facts load, and until the first scans, the other Parquet
+	// files are checked for key order in the background: a build starts
+	// on one core (facts, roster, scrubber), and the check would
+	// otherwise come at the table's first scan.
+	ctx, cancel := context.WithCancel(context.Background())
+	s.bgCancel, s.bgDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.bgDone)
+		s.checkOrders(ctx)
+	}()
 	if err := s.loadFacts(context.Background()); err != nil {
+		s.stopBackground()
 		return nil, fmt.Errorf("open source dir: %w", err)
 	}
 	return s, nil
 }
 
-// Close removes the sorted copies of unordered files.
+// checkOrders learns whether each Parquet file but the learners' (which
+// loadFacts reads first) is in key order, largest file first. It gives
+// up at the first error: the scan that needs the file meets it again.
+func (s *Source) checkOrders(ctx context.Context) {
+	var tfs []*tableFile
+	for name, tf := range s.tables {
+		if name != export.TableLearners && tf.file.Format == files.Parquet {
+			tfs = append(tfs, tf)
+		}
+	}
+	size := func(tf *tableFile) int64 {
+		if st, err := os.Stat(tf.file.Path); err == nil {
+			return st.Size()
+		}
+		return 0
+	}
+	slices.SortFunc(tfs, func(a, b *tableFile) int { return cmp.Compare(size(b), size(a)) })
+	for _, tf := range tfs {
+		if ctx.Err() != nil || s.knowOrder(ctx, tf) != nil {
+			return
+		}
+	}
+}
+
+// stopBackground stops checkOrders and waits for it.
+func (s *Source) stopBackground() {
+	s.bgCancel()
+	<-s.bgDone
+}
+
+// Close stops the background work and removes the sorted copies of
+// unordered files.
 func (s *Source) Close() error {
+	s.stopBackground()
 	s.tmpMu.Lock()
 	defer s.tmpMu.Unlock()
 	if s.tmpDir == "" {

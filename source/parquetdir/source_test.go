@@ -437,3 +437,44 @@ func TestScanStops(t *testing.T) {
 	buf := make([]byte, 1<<20)
 	t.Errorf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
 }
+
+// TestOrderCheckedInBackground: once a source is open, its Parquet files
+// are checked for key order without a scan asking (the learners' by the
+// facts load), the CSV file is left for its first scan, and the verdicts
+// are the ones a scan would reach.
+func TestOrderCheckedInBackground(t *testing.T) {
+	b := setup(t)
+	src := openTest(t, b.dir)
+	<-src.bgDone
+	for name, tf := range src.tables {
+		tf.mu.Lock()
+		known, ordered := tf.known, tf.ordered
+		tf.mu.Unlock()
+		if csv := tf.file.Format != files.Parquet; known == csv {
+			t.Errorf("%s: order known = %v after Open, want %v", name, known, !csv)
+		}
+		if known {
+			want, err := checkOrder(context.Background(), tf.file, tf.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ordered != want {
+				t.Errorf("%s: ordered = %v, checkOrder says %v", name, ordered, want)
+			}
+		}
+	}
+	// Close stops the background work: a second source closed at once
+	// returns, and leaves its goroutine done.
+	src2, err := Open(b.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-src2.bgDone:
+	default:
+		t.Error("Close returned with the order check still running")
+	}
+}
