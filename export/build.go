@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -484,17 +485,30 @@ type builtTable struct {
 }
 
 // buildTables builds tables on up to Workers goroutines and returns them
-// in the order given. A table after the learners table waits for it:
-// its k-anonymity joins the quasi-identifiers the learners table
-// published. A table before it does not (as in a sequential build).
-// Workers take tables in order, so the learners table is always running
-// or done when a table waits for it.
+// in the order given. A table after the learners table whose own
+// k-anonymity joins the quasi-identifiers the learners table published
+// waits for it; a table before it does not join them (as in a sequential
+// build). Workers take the tables largest first if the Source can tell
+// (TableSizer), else in the order given, but the learners table always
+// before the tables that wait for it, so it is running or done when one
+// does.
 func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy Policy, dir string) ([]*builtTable, error) {
 	workers := min(bc.workers(), len(tables))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	learners := slices.IndexFunc(tables, func(t Table) bool { return t.Name == TableLearners })
 	learnersDone := make(chan struct{})
+	waits := make([]bool, len(tables))
+	for i, t := range tables {
+		if learners >= 0 && i > learners {
+			plan, err := bc.plan(t, policy[t.Name])
+			if err != nil {
+				return nil, fmt.Errorf("table %s: %w", t.Name, err)
+			}
+			waits[i] = slices.ContainsFunc(plan, func(oc outColumn) bool { return oc.qi != "" })
+		}
+	}
+	order := tableOrder(tables, bc.Source, learners, waits)
 	var (
 		built    = make([]*builtTable, len(tables))
 		next     atomic.Int64
@@ -509,12 +523,13 @@ func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy 
 	for range workers {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(tables) {
+				n := int(next.Add(1) - 1)
+				if n >= len(order) {
 					return
 				}
+				i := order[n]
 				t := tables[i]
-				if learners >= 0 && i > learners {
+				if waits[i] {
 					select {
 					case <-learnersDone:
 					case <-ctx.Done():
@@ -527,7 +542,7 @@ func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy 
 					}
 					continue
 				}
-				bt, err := bc.buildTable(ctx, t, policy[t.Name], dir)
+				bt, err := bc.buildTable(ctx, t, policy[t.Name], dir, waits[i])
 				if err != nil {
 					// Cancel before releasing the tables that wait for
 					// learners, so none builds without its linked
@@ -549,6 +564,32 @@ func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy 
 		return nil, firstErr
 	}
 	return built, nil
+}
+
+// tableOrder returns the indexes of tables in the order to start them:
+// largest first if src is a TableSizer (the order given among equals),
+// with the learners table (index learners, -1 if none) moved before the
+// first table that waits for it.
+func tableOrder(tables []Table, src Source, learners int, waits []bool) []int {
+	order := make([]int, len(tables))
+	for i := range order {
+		order[i] = i
+	}
+	if sizer, ok := src.(TableSizer); ok {
+		size := make([]int64, len(tables))
+		for i, t := range tables {
+			size[i] = sizer.TableBytes(t.Name)
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(size[b], size[a]) })
+	}
+	if learners < 0 {
+		return order
+	}
+	l := slices.Index(order, learners)
+	if w := slices.IndexFunc(order, func(i int) bool { return waits[i] }); w >= 0 && w < l {
+		order = slices.Insert(slices.Delete(order, l, l+1), w, learners)
+	}
+	return order
 }
 
 // mergeLearners adds the excluded and delivered learners of a built
@@ -771,8 +812,9 @@ const progressEvery = 5000
 // buildTable writes one table's file. It may run concurrently with the
 // building of other tables: it writes only its own state, and the
 // learners table alone writes the linked quasi-identifiers and headline
-// countries.
-func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string]ColumnPolicy, dir string) (*builtTable, error) {
+// countries. linked says the table's k-anonymity joins those
+// quasi-identifiers (the learners table is built).
+func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string]ColumnPolicy, dir string, linked bool) (*builtTable, error) {
 	// Each de-identification worker has its own plan: its own finding
 	// counts.
 	plans := make([][]outColumn, bc.workers())
@@ -815,7 +857,7 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 			return err
 		}
 		var linkedNames []string
-		if t.Name != TableLearners {
+		if linked {
 			linkedNames = bc.linkedNames
 		}
 		kanon := newKAnonBuffer(plan, bc.dua, linkedNames, func(person string) []string { return bc.headline.learners.linked(person) })

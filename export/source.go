@@ -44,6 +44,15 @@ type ExclusionPusher interface {
 	ExcludedLearners(ctx context.Context, q SourceQuery, fn func(LearnerFacts) error) error
 }
 
+// TableSizer is a Source that can tell, without reading it, how large a
+// table is: the build starts the largest tables first, so that the
+// longest one does not run alone at the end.
+type TableSizer interface {
+	// TableBytes returns the size of the table's data as stored (0 if
+	// unknown).
+	TableBytes(table string) int64
+}
+
 // LearnerFacts are the facts about the learner a source row belongs to that
 // the build needs to decide whether the row may leave. They are read from
 // the learners table alongside the row; they are never written out.

@@ -46,11 +46,8 @@ pprof FILE).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			src, err := openSource(cmd.Context(), source)
-			if err != nil {
-				return err
-			}
-			defer src.Close()
+			// The profiles cover opening the source: a Parquet source
+			// loads the learner facts then.
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {
@@ -63,6 +60,11 @@ pprof FILE).`,
 				peak = watchHeapPeak()
 				defer peak.stop()
 			}
+			src, err := openSource(cmd.Context(), source)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
 			master, err := loadOrCreateMasterKey(g.dataDir, true)
 			if err != nil {
 				return err

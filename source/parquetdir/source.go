@@ -30,7 +30,10 @@ import (
 	"github.com/rexport/rexport/source/files"
 )
 
-var _ export.Source = (*Source)(nil)
+var (
+	_ export.Source     = (*Source)(nil)
+	_ export.TableSizer = (*Source)(nil)
+)
 
 // Source is a directory of table files. It is safe for concurrent use.
 type Source struct {
@@ -115,12 +118,7 @@ func (s *Source) checkOrders(ctx context.Context) {
 			tfs = append(tfs, tf)
 		}
 	}
-	size := func(tf *tableFile) int64 {
-		if st, err := os.Stat(tf.file.Path); err == nil {
-			return st.Size()
-		}
-		return 0
-	}
+	size := func(tf *tableFile) int64 { return s.TableBytes(tf.file.Table.Name) }
 	slices.SortFunc(tfs, func(a, b *tableFile) int { return cmp.Compare(size(b), size(a)) })
 	for _, tf := range tfs {
 		if ctx.Err() != nil || s.knowOrder(ctx, tf) != nil {
@@ -504,4 +502,18 @@ func wrap(errp *error, format string, args ...any) {
 	if *errp != nil {
 		*errp = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *errp)
 	}
+}
+
+// TableBytes returns the size of the table's file (0 if there is none):
+// see export.TableSizer.
+func (s *Source) TableBytes(table string) int64 {
+	tf := s.tables[table]
+	if tf == nil {
+		return 0
+	}
+	st, err := os.Stat(tf.file.Path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }

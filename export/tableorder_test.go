@@ -1,0 +1,61 @@
+package export
+
+import (
+	"slices"
+	"testing"
+)
+
+// sizedSource is a Source that can tell its tables' sizes.
+type sizedSource struct {
+	Source
+	bytes map[string]int64
+}
+
+func (s sizedSource) TableBytes(table string) int64 { return s.bytes[table] }
+
+func TestTableOrder(t *testing.T) {
+	tables := func(names ...string) []Table {
+		var ts []Table
+		for _, n := range names {
+			tab, ok := SourceTable(n)
+			if !ok {
+				t.Fatalf("no table %s", n)
+			}
+			ts = append(ts, tab)
+		}
+		return ts
+	}
+	sizes := sizedSource{bytes: map[string]int64{
+		TableCourses: 2, TableLearners: 60, TableEnrollments: 30, TableQuizSubmissions: 650,
+		TableGrades: 25, TableForumPosts: 340, TableSurveyDemographics: 30,
+	}}
+	all := tables(TableCourses, TableLearners, TableEnrollments, TableQuizSubmissions, TableGrades, TableForumPosts, TableSurveyDemographics)
+	for _, tt := range []struct {
+		name     string
+		tables   []Table
+		src      Source
+		learners int
+		waits    []bool
+		want     []string
+	}{
+		{"no sizes: as given", all, nil, 1, []bool{false, false, false, false, false, false, true},
+			[]string{"courses", "learners", "enrollments", "quiz_submissions", "grades", "forum_posts", "survey_demographics"}},
+		{"largest first, ties as given", all, sizes, 1, []bool{false, false, false, false, false, false, true},
+			[]string{"quiz_submissions", "forum_posts", "learners", "enrollments", "survey_demographics", "grades", "courses"}},
+		{"learners before what waits for it", tables(TableLearners, TableSurveyDemographics, TableQuizSubmissions),
+			sizedSource{bytes: map[string]int64{TableLearners: 1, TableSurveyDemographics: 500, TableQuizSubmissions: 900}}, 0, []bool{false, true, false},
+			[]string{"quiz_submissions", "learners", "survey_demographics"}},
+		{"no learners", tables(TableGrades, TableQuizSubmissions), sizes, -1, []bool{false, false},
+			[]string{"quiz_submissions", "grades"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, i := range tableOrder(tt.tables, tt.src, tt.learners, tt.waits) {
+				got = append(got, tt.tables[i].Name)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("order = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
