@@ -26,6 +26,8 @@ import (
 
 // RowWriter encodes rows into a file format. Close flushes everything the
 // format needs (footer) but does not close the underlying writer.
+// Write must not keep the row after it returns (its values it may): the
+// build reuses it.
 type RowWriter interface {
 	Write(Row) error
 	Close() error
@@ -860,7 +862,8 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 		if linked {
 			linkedNames = bc.linkedNames
 		}
-		kanon := newKAnonBuffer(plan, bc.dua, linkedNames, func(person string) []string { return bc.headline.learners.linked(person) })
+		kanon := newKAnonBuffer(dir, t.Name, plan, bc.dua, linkedNames, func(person string) []string { return bc.headline.learners.linked(person) })
+		defer kanon.close()
 		gradeCol, passedCol := t.ColumnIndex("grade"), t.ColumnIndex("passed")
 		excluded := exclusionFor(t)
 		q := bc.query(bc.in, t.Name)
@@ -910,8 +913,7 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 			if kanon != nil {
 				// Quasi-identifiers are judged over the whole table: hold
 				// its rows (one or a few per learner) until the end.
-				kanon.add(sr.Learner.LearnerID, out)
-				return nil
+				return kanon.add(sr.Learner.LearnerID, out)
 			}
 			return rw.Write(out)
 		})
@@ -929,6 +931,9 @@ func (bc *buildContext) buildTable(ctx context.Context, t Table, cols map[string
 				published = bc.headline.learners.add
 			}
 			if mt.Risk, err = kanon.flush(rw.Write, published); err != nil {
+				return err
+			}
+			if err := kanon.close(); err != nil {
 				return err
 			}
 			for i := range mt.Columns {

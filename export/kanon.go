@@ -10,9 +10,14 @@ import (
 )
 
 // kanonBuffer holds a table's output rows so that its quasi-identifiers
-// can be k-anonymised together before any row is written.
+// can be k-anonymised together before any row is written: the
+// quasi-identifiers and sensitive values in memory, the other columns in
+// a temporary file in dir (see rowSpill), so that memory does not grow
+// with the table's other columns.
 type kanonBuffer struct {
-	cfg deidentify.KAnonConfig
+	dir, table string
+	spill      *rowSpill // made at the first row
+	cfg        deidentify.KAnonConfig
 	// linked returns, for a person, quasi-identifiers already published
 	// in another table of the export that a researcher can join on the
 	// learner pseudonym; they take part in this table's classes as fixed
@@ -21,17 +26,20 @@ type kanonBuffer struct {
 	nLinked   int
 	qiCols    []int // positions of quasi-identifier columns in a row
 	sensCols  []int // positions of sensitive columns
-	rows      []Row
+	width     int   // columns in a row
 	records   []deidentify.KAnonRecord
+	chunk     []string          // where the next records' values go
+	values    map[string]string // each distinct value, held once
 	k, l      int
 	sensNames []string
 }
 
-// newKAnonBuffer returns a buffer for a table whose plan has
+// newKAnonBuffer returns a buffer for table whose plan has
 // quasi-identifiers, nil otherwise. linkedNames and linked describe the
-// quasi-identifiers joinable from earlier tables (none if empty).
-func newKAnonBuffer(plan []outColumn, dua DUA, linkedNames []string, linked func(string) []string) *kanonBuffer {
-	b := &kanonBuffer{k: dua.KAnonymity(), l: dua.LDiversity()}
+// quasi-identifiers joinable from earlier tables (none if empty). The
+// caller must close it.
+func newKAnonBuffer(dir, table string, plan []outColumn, dua DUA, linkedNames []string, linked func(string) []string) *kanonBuffer {
+	b := &kanonBuffer{dir: dir, table: table, width: len(plan), k: dua.KAnonymity(), l: dua.LDiversity()}
 	for i, oc := range plan {
 		switch {
 		case oc.qi != "":
@@ -65,10 +73,32 @@ func (b *kanonBuffer) qiNames() []string {
 	return out
 }
 
-func (b *kanonBuffer) add(person string, row Row) {
-	rec := deidentify.KAnonRecord{Person: person, QI: make([]string, len(b.qiCols), len(b.qiCols)+b.nLinked), Sensitive: make([]string, len(b.sensCols))}
+func (b *kanonBuffer) add(person string, row Row) error {
+	if b.spill == nil {
+		keep := make([]bool, b.width)
+		for i := range keep {
+			keep[i] = !slices.Contains(b.qiCols, i) && !slices.Contains(b.sensCols, i)
+		}
+		var err error
+		if b.spill, err = newRowSpill(b.dir, b.table, keep); err != nil {
+			return err
+		}
+	}
+	if err := b.spill.add(row); err != nil {
+		return err
+	}
+	// A record's values are slices of a chunk shared by many records,
+	// and each distinct value is held once: the values are few (age
+	// bands, countries), the records as many as the rows.
+	nq, ns := len(b.qiCols)+b.nLinked, len(b.sensCols)
+	if len(b.chunk)+nq+ns > cap(b.chunk) {
+		b.chunk = make([]string, 0, max(kanonChunk, nq+ns))
+	}
+	k := len(b.chunk)
+	b.chunk = b.chunk[:k+nq+ns]
+	rec := deidentify.KAnonRecord{Person: person, QI: b.chunk[k : k+len(b.qiCols) : k+nq], Sensitive: b.chunk[k+nq : k+nq+ns : k+nq+ns]}
 	for j, c := range b.qiCols {
-		rec.QI[j], _ = row[c].(string)
+		rec.QI[j] = b.intern(row[c])
 	}
 	if b.linked != nil {
 		l := b.linked(person)
@@ -81,10 +111,36 @@ func (b *kanonBuffer) add(person string, row Row) {
 		}
 	}
 	for j, c := range b.sensCols {
-		rec.Sensitive[j], _ = row[c].(string)
+		rec.Sensitive[j] = b.intern(row[c])
 	}
 	b.records = append(b.records, rec)
-	b.rows = append(b.rows, slices.Clone(row))
+	return nil
+}
+
+// kanonChunk is the number of strings in a chunk of record values.
+const kanonChunk = 4096
+
+// intern returns v if it is a string ("" if not), as held by the buffer.
+func (b *kanonBuffer) intern(v any) string {
+	s, _ := v.(string)
+	if held, ok := b.values[s]; ok {
+		return held
+	}
+	if b.values == nil {
+		b.values = map[string]string{}
+	}
+	b.values[s] = s
+	return s
+}
+
+// close removes the buffer's temporary file.
+func (b *kanonBuffer) close() error {
+	if b == nil || b.spill == nil {
+		return nil
+	}
+	err := b.spill.close()
+	b.spill = nil
+	return err
 }
 
 // flush k-anonymises the buffered rows, writes them in their original
@@ -102,18 +158,23 @@ func (b *kanonBuffer) flush(write func(Row) error, published func(person string,
 			published(rec.Person, rec.QI[:n], res.Records[i].QI[:n])
 		}
 	}
-	for i, row := range b.rows {
+	if b.spill == nil {
+		return &res.Report, nil // no rows
+	}
+	i := 0
+	err = b.spill.each(func(row Row) error {
 		rec := res.Records[i]
+		i++
 		for j, c := range b.qiCols {
 			row[c] = nullIfEmpty(rec.QI[j])
 		}
 		for j, c := range b.sensCols {
 			row[c] = nullIfEmpty(rec.Sensitive[j])
 		}
-		if err := write(row); err != nil {
-			return nil, err
-		}
-		b.rows[i] = nil
+		return write(row)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &res.Report, nil
 }
