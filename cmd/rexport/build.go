@@ -20,7 +20,7 @@ import (
 func newBuildCmd(g *globalFlags) *cobra.Command {
 	var (
 		source, partner, out, linkage, from, to string
-		cpuProfile, memProfile                  string
+		cpuProfile, memProfile, memLimit        string
 		courses, tables                         []string
 		freeText, sensitive                     bool
 		keyVersion, shiftDays, k, l, workers    int
@@ -46,6 +46,9 @@ pprof FILE).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if _, err := applyMemoryLimit(memLimit, 1); err != nil {
+				return err
+			}
 			// The profiles cover opening the source: a Parquet source
 			// loads the learner facts then.
 			if cpuProfile != "" {
@@ -144,6 +147,7 @@ pprof FILE).`,
 	f.IntVar(&l, "l", export.DefaultL, "l-diversity of sensitive columns")
 	f.IntVar(&workers, "workers", 0, "tables built at once (0: GOMAXPROCS)")
 	f.StringVar(&out, "out", "", "output directory (required)")
+	f.StringVar(&memLimit, "memory-limit", "auto", memoryLimitUsage)
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the build to `FILE`")
 	f.StringVar(&memProfile, "memprofile", "", "write a heap profile taken at the build's peak heap use to `FILE`")
 	_ = cmd.MarkFlagRequired("partner")

@@ -66,6 +66,11 @@ const e2eLearners = 800
 // response of any test service broke the OpenAPI contract: every service
 // the tests start checks each of its responses against the spec.
 func TestMain(m *testing.M) {
+	// Commands run in the test process would set its soft memory limit
+	// (--memory-limit auto) for every test after them.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		os.Setenv("GOMEMLIMIT", "off")
+	}
 	code := m.Run()
 	if env := e2eEnv; env != nil {
 		env.stop()

@@ -20,6 +20,7 @@ import (
 func newServeCmd(g *globalFlags) *cobra.Command {
 	var addr, source, files string
 	var fixtureLearners, workers int
+	var memLimit string
 	var apiRole, workerRole bool
 	var lim limitFlags
 	cmd := &cobra.Command{
@@ -76,6 +77,9 @@ instead). All processes need the same master key (REXPORT_MASTER_KEY). See
 			if !workerRole {
 				workers = 0
 			}
+			if _, err := applyMemoryLimit(memLimit, workers); err != nil {
+				return err
+			}
 			lim.opts.DataDir, lim.opts.SourcePath, lim.opts.Workers, lim.opts.Log = g.dataDir, source, workers, log
 			lim.opts.Files, lim.opts.DB, lim.opts.OpsOnly = files, g.db, !apiRole
 			if err := lim.parse(); err != nil {
@@ -117,6 +121,7 @@ instead). All processes need the same master key (REXPORT_MASTER_KEY). See
 	cmd.Flags().StringVar(&source, "source", "", "source: SQLite database (default <data>/source.db), postgres:// URL, or directory of <table>.parquet files")
 	cmd.Flags().IntVar(&fixtureLearners, "fixtures", 0, "if the source database does not exist, fill it with N generated learners")
 	cmd.Flags().IntVar(&workers, "workers", 1, "builds this process runs at once (0: API only, like --api)")
+	cmd.Flags().StringVar(&memLimit, "memory-limit", "auto", memoryLimitUsage)
 	cmd.Flags().BoolVar(&apiRole, "api", false, "serve the HTTP API and review console (with --worker too: both, the default)")
 	cmd.Flags().BoolVar(&workerRole, "worker", false, "build exports; serve only /healthz, /readyz and /metrics (with --api too: both, the default)")
 	cmd.Flags().DurationVar(&lim.opts.BuildTimeout, "build-timeout", riverqueue.DefaultBuildTimeout, "how long a build may run before it is cancelled and tried again")
