@@ -6,6 +6,7 @@ import (
 	"io"
 
 	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/rexport/rexport/export"
 )
@@ -329,4 +330,52 @@ func readFull(r pq.ValueReader, buf []pq.Value) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// SortedBy returns the names of the columns the file's row groups declare
+// their rows sorted by (sorting_columns), in order, as far as every row
+// group declares the same, ascending, with nulls first in a nullable
+// column: nil if a row group declares none. A declaration is the
+// writer's claim, and says nothing of the order across row groups: see
+// StringBounds.
+func (r *Reader) SortedBy() []string {
+	groups := r.file.Metadata().RowGroups
+	if len(groups) == 0 {
+		return nil
+	}
+	var names []string
+	for i, sc := range groups[0].SortingColumns {
+		c := int(sc.ColumnIdx)
+		if sc.Descending || c < 0 || c >= len(r.cols) || r.cols[c].Nullable && !sc.NullsFirst {
+			break
+		}
+		for _, rg := range groups[1:] {
+			if i >= len(rg.SortingColumns) || rg.SortingColumns[i] != sc {
+				return names
+			}
+		}
+		names = append(names, r.cols[c].Name)
+	}
+	return names
+}
+
+// StringBounds returns bounds of the values of string column col in row
+// group g from its statistics: every value v has lo <= v <= hi, in byte
+// order. ok is false if the chunk has no such statistics (min_value and
+// max_value, under the column's type-defined order), or the column may
+// hold nulls, which the statistics leave out.
+func (r *Reader) StringBounds(g, col int) (lo, hi []byte, ok bool) {
+	md := r.file.Metadata()
+	if col < 0 || col >= len(r.cols) || r.cols[col].Type != export.TypeString || r.cols[col].Nullable ||
+		col >= len(md.ColumnOrders) || md.ColumnOrders[col].Value == nil {
+		return nil, nil, false
+	}
+	if _, typeOrder := md.ColumnOrders[col].Value.(*format.TypeDefinedOrder); !typeOrder {
+		return nil, nil, false
+	}
+	st := &md.RowGroups[g].Columns[col].MetaData.Statistics
+	if st.MinValue == nil || st.MaxValue == nil {
+		return nil, nil, false
+	}
+	return st.MinValue, st.MaxValue, true
 }

@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,12 @@ type Options struct {
 	MaxRowsPerRowGroup int64
 	// KeyValueMetadata is written to the file footer.
 	KeyValueMetadata map[string]string
+	// SortedBy names columns (of type string, int64, date or timestamp)
+	// the rows come sorted by, ascending, nulls first: the file declares
+	// it (the row groups' sorting_columns), so that a reader can skip
+	// checking the order. The Writer checks it: a row out of order is
+	// rejected with an error.
+	SortedBy []string
 }
 
 // Writer writes rows of a fixed set of columns to a Parquet file. It holds
@@ -65,6 +72,9 @@ type Writer struct {
 
 	maxRows   int64 // rows per row group
 	groupRows int64 // rows in the row group parquet-go is writing
+
+	sortCols []int // Options.SortedBy, as column indexes
+	lastKey  []any // their values in the last row written, nil before
 
 	rows   int64
 	err    error // sticky error from parquet-go
@@ -98,17 +108,40 @@ func NewWriter(w io.Writer, cols []export.Column, opts Options) (*Writer, error)
 	for k, v := range opts.KeyValueMetadata {
 		options = append(options, pq.KeyValueMetadata(k, v))
 	}
+	var sortCols []int
+	if len(opts.SortedBy) > 0 {
+		var sorting []pq.SortingColumn
+		for _, name := range opts.SortedBy {
+			i := slices.IndexFunc(cols, func(c export.Column) bool { return c.Name == name })
+			if i < 0 {
+				return nil, fmt.Errorf("parquet: sorted by %q: no such column", name)
+			}
+			switch cols[i].Type {
+			case export.TypeString, export.TypeInt64, export.TypeDate, export.TypeTimestamp:
+			default:
+				return nil, fmt.Errorf("parquet: sorted by %q: cannot sort a %s column", name, cols[i].Type)
+			}
+			sortCols = append(sortCols, i)
+			sc := pq.Ascending(name)
+			if cols[i].Nullable {
+				sc = pq.NullsFirst(sc)
+			}
+			sorting = append(sorting, sc)
+		}
+		options = append(options, pq.SortingWriterConfig(pq.SortingColumns(sorting...)))
+	}
 	if _, err := pq.NewWriterConfig(append(options, schema)...); err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
 
 	size := int(min(maxRows, batchRows))
 	wr := &Writer{
-		cols:    cols,
-		w:       w,
-		opts:    options,
-		values:  make([][]pq.Value, len(cols)),
-		maxRows: maxRows,
+		cols:     cols,
+		w:        w,
+		opts:     options,
+		values:   make([][]pq.Value, len(cols)),
+		maxRows:  maxRows,
+		sortCols: sortCols,
 	}
 	backing := make([]pq.Value, size*len(cols))
 	for c := range wr.values {
@@ -193,6 +226,9 @@ func (w *Writer) Write(row export.Row) error {
 	if len(row) != len(w.cols) {
 		return fmt.Errorf("parquet: row %d: got %d values, want %d", rowNum, len(row), len(w.cols))
 	}
+	if w.lastKey != nil && w.compareKey(row) < 0 {
+		return fmt.Errorf("parquet: row %d: not sorted by %v as declared", rowNum, w.sortedBy())
+	}
 	// A rejected row leaves values in the batch's row w.n, which the next
 	// row overwrites, and bytes in the arena, which are dropped.
 	arenaLen := len(w.arena)
@@ -202,12 +238,65 @@ func (w *Writer) Write(row export.Row) error {
 			return fmt.Errorf("parquet: row %d: column %q: %w", rowNum, w.cols[i].Name, err)
 		}
 	}
+	if len(w.sortCols) > 0 {
+		if w.lastKey == nil {
+			w.lastKey = make([]any, len(w.sortCols))
+		}
+		for j, c := range w.sortCols {
+			w.lastKey[j] = row[c]
+		}
+	}
 	w.n++
 	w.rows++
 	if w.n == len(w.values[0]) { // the batch is full
 		return w.flushBatch()
 	}
 	return nil
+}
+
+// compareKey compares row's values of the sorting columns with the last
+// row's: nulls first, strings by their bytes. setValue checks the types;
+// a value of another type compares as equal here.
+func (w *Writer) compareKey(row export.Row) int {
+	for j, c := range w.sortCols {
+		a, b := row[c], w.lastKey[j]
+		var r int
+		switch {
+		case a == nil || b == nil:
+			r = cmp.Compare(boolInt(a != nil), boolInt(b != nil))
+		default:
+			switch x := a.(type) {
+			case string:
+				y, _ := b.(string)
+				r = strings.Compare(x, y)
+			case int64:
+				y, _ := b.(int64)
+				r = cmp.Compare(x, y)
+			case time.Time:
+				y, _ := b.(time.Time)
+				r = x.Compare(y)
+			}
+		}
+		if r != 0 {
+			return r
+		}
+	}
+	return 0
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (w *Writer) sortedBy() []string {
+	var names []string
+	for _, c := range w.sortCols {
+		names = append(names, w.cols[c].Name)
+	}
+	return names
 }
 
 // setValue converts v, the value of column i, to a Parquet value and

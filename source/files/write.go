@@ -24,7 +24,9 @@ type TableWriter interface {
 }
 
 // Create creates <dir>/<table>.<format> (it must not exist) and returns a
-// writer for the rows of t.
+// writer for the rows of t, which must come in the order of t's key: a
+// Parquet file declares it (its row groups' sorting_columns), and a row
+// out of order is an error.
 func Create(dir string, t export.Table, format Format) (TableWriter, error) {
 	path := filepath.Join(dir, t.Name+"."+string(format))
 	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -36,7 +38,7 @@ func Create(dir string, t export.Table, format Format) (TableWriter, error) {
 	case CSV:
 		w, err = NewCSVWriter(out, t)
 	case Parquet:
-		w, err = parquet.NewWriter(out, t.Columns, parquet.Options{})
+		w, err = parquet.NewWriter(out, t.Columns, parquet.Options{SortedBy: t.Key})
 	default:
 		err = fmt.Errorf("unknown format %q", format)
 	}

@@ -1,6 +1,7 @@
 package parquetdir
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"errors"
@@ -56,7 +57,10 @@ func (tf *tableFile) knowOrderLocked(ctx context.Context) error {
 		return nil
 	}
 	if tf.file.Format == files.Parquet {
-		ok, err := checkOrder(ctx, tf.file, tf.key)
+		ok, err := declaredInOrder(tf.file, tf.key)
+		if err == nil && !ok {
+			ok, err = checkOrder(ctx, tf.file, tf.key)
+		}
 		if err != nil {
 			return err
 		}
@@ -64,6 +68,50 @@ func (tf *tableFile) knowOrderLocked(ctx context.Context) error {
 	}
 	tf.known = true
 	return nil
+}
+
+// declaredInOrder reports whether the Parquet file declares its rows in
+// the order of key (its row groups' sorting_columns start with the key)
+// and its row groups' statistics show them in that order too, which
+// saves reading the key columns. A file that declares an order it does
+// not keep fails the scans that meet the disorder (see orderCheck); it is
+// not silently misread.
+func declaredInOrder(file files.File, key []int) (bool, error) {
+	pf, err := files.OpenParquet(file)
+	if err != nil {
+		return false, err
+	}
+	defer pf.Close()
+	t := file.Table
+	declared := pf.SortedBy()
+	if len(key) == 0 || len(declared) < len(key) {
+		return false, nil
+	}
+	for i, c := range key {
+		if declared[i] != t.Columns[c].Name {
+			return false, nil
+		}
+	}
+	// Across row groups: each group's first key column must not go
+	// below the previous group's, strictly if the key has more columns
+	// (the statistics say nothing of those).
+	var prevHi []byte
+	for g := range pf.NumRowGroups() {
+		if pf.RowGroupRows(g) == 0 {
+			continue
+		}
+		lo, hi, ok := pf.StringBounds(g, pf.Col[key[0]])
+		if !ok {
+			return false, nil
+		}
+		if prevHi != nil {
+			if c := bytes.Compare(prevHi, lo); c > 0 || c == 0 && len(key) > 1 {
+				return false, nil
+			}
+		}
+		prevHi = hi
+	}
+	return true, nil
 }
 
 var errStop = errors.New("stop")
@@ -219,7 +267,7 @@ func mergeRuns(ctx context.Context, out string, t export.Table, runs []string, l
 			heap.Fix(h, 0)
 		}
 	}
-	if err := writeRows(out, t, parquet.Options{}, rows); err != nil {
+	if err := writeRows(out, t, parquet.Options{SortedBy: t.Key}, rows); err != nil {
 		return err
 	}
 	return mergeErr

@@ -327,7 +327,7 @@ func (s *Source) Scan(ctx context.Context, q export.SourceQuery, fn func(export.
 	var order orderCheck
 	err = s.readRows(ctx, file, s.selector(&f), cols, func(pos files.Pos, row export.Row, fa export.LearnerFacts) error {
 		if !order.next(row, tf.key) {
-			return file.ErrorAt(pos, "", errors.New("not in key order: the file changed while the source was open"))
+			return file.ErrorAt(pos, "", errors.New("not in key order: the file declares an order it does not keep, or changed while the source was open"))
 		}
 		return fn(export.SourceRow{Row: row, Learner: fa})
 	})

@@ -88,7 +88,9 @@ func writeSQLite(path string) (*srcsqlite.DB, error) {
 // fixtures --format parquet` does, but in row groups of 64 rows, so that
 // the row groups are read in parallel and their order matters; learners,
 // enrollments and grades in the reverse of the order generated, so that
-// they are not in key order and get sorted; and courses as CSV.
+// they are not in key order and get sorted; and courses as CSV. The
+// files in key order declare it (sorting_columns), but forum posts, which
+// leave the order to be checked.
 func writeParquet(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -120,7 +122,13 @@ func writeParquet(dir string) error {
 			}
 			continue
 		}
-		if err := writeRows(filepath.Join(dir, name+".parquet"), t, parquet.Options{MaxRowsPerRowGroup: 64}, slices.Values(rows)); err != nil {
+		opts := parquet.Options{MaxRowsPerRowGroup: 64}
+		switch name {
+		case export.TableLearners, export.TableEnrollments, export.TableGrades, export.TableForumPosts:
+		default:
+			opts.SortedBy = t.Key
+		}
+		if err := writeRows(filepath.Join(dir, name+".parquet"), t, opts, slices.Values(rows)); err != nil {
 			return err
 		}
 	}
@@ -476,5 +484,36 @@ func TestOrderCheckedInBackground(t *testing.T) {
 	case <-src2.bgDone:
 	default:
 		t.Error("Close returned with the order check still running")
+	}
+}
+
+// TestDeclaredOrder: a file that declares its key order, and whose row
+// groups' statistics agree, is taken as ordered without reading its key
+// column; one that does not declare it is not.
+func TestDeclaredOrder(t *testing.T) {
+	b := setup(t)
+	src := openTest(t, b.dir)
+	for name, want := range map[string]bool{
+		export.TableQuizSubmissions:    true,
+		export.TableSurveyDemographics: true,
+		export.TableForumPosts:         false, // in order, not declared
+		export.TableLearners:           false, // neither
+	} {
+		tf := src.tables[name]
+		got, err := declaredInOrder(tf.file, tf.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: declaredInOrder = %v, want %v", name, got, want)
+		}
+		if pf, err := files.OpenParquet(tf.file); err != nil {
+			t.Fatal(err)
+		} else {
+			if n := pf.NumRowGroups(); n < 3 {
+				t.Errorf("%s: %d row groups, want several for the check across them", name, n)
+			}
+			pf.Close()
+		}
 	}
 }
