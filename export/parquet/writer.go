@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	pq "github.com/parquet-go/parquet-go"
 
@@ -67,8 +68,7 @@ type Writer struct {
 	// Handing each column its values directly saves parquet-go taking
 	// rows apart into columns.
 	values [][]pq.Value
-	arena  []byte // bytes of the batch's strings
-	n      int    // rows in batch
+	n      int // rows in batch
 
 	maxRows   int64 // rows per row group
 	groupRows int64 // rows in the row group parquet-go is writing
@@ -230,11 +230,9 @@ func (w *Writer) Write(row export.Row) error {
 		return fmt.Errorf("parquet: row %d: not sorted by %v as declared", rowNum, w.sortedBy())
 	}
 	// A rejected row leaves values in the batch's row w.n, which the next
-	// row overwrites, and bytes in the arena, which are dropped.
-	arenaLen := len(w.arena)
+	// row overwrites.
 	for i, v := range row {
 		if err := w.setValue(&w.values[i][w.n], i, v); err != nil {
-			w.arena = w.arena[:arenaLen]
 			return fmt.Errorf("parquet: row %d: column %q: %w", rowNum, w.cols[i].Name, err)
 		}
 	}
@@ -320,12 +318,10 @@ func (w *Writer) setValue(dst *pq.Value, i int, v any) error {
 		if !ok {
 			return typeError(v, "string")
 		}
-		// Strings are copied into an arena that lives as long as the batch
-		// (parquet-go copies them on WriteRowValues) rather than one
-		// allocation each.
-		start := len(w.arena)
-		w.arena = append(w.arena, s...)
-		val = pq.ByteArrayValue(w.arena[start:len(w.arena):len(w.arena)])
+		// The value points at the string's bytes, which parquet-go only
+		// reads, and copies on WriteRowValues: a Go string's bytes do not
+		// change, and the value keeps them alive until then.
+		val = pq.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
 	case export.TypeInt64:
 		x, ok := v.(int64)
 		if !ok {
@@ -419,7 +415,6 @@ func (w *Writer) flushBatch() error {
 		start = end
 	}
 	w.n = 0
-	w.arena = w.arena[:0]
 	return nil
 }
 
