@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/rexport/rexport/api"
 	"github.com/rexport/rexport/api/client"
@@ -47,14 +48,11 @@ func (r *remoteFlags) client() (*client.Client, error) {
 }
 
 // isTerminal reports whether w is a terminal (tables and progress bars
-// there; plain lines and JSON-friendly output otherwise).
+// there; plain lines and JSON-friendly output otherwise). /dev/null is a
+// character device but no terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // printExports prints exports as a table, or as JSON with --json.

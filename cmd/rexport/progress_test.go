@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -28,5 +29,18 @@ func TestBuildProgressLines(t *testing.T) {
 	}
 	if strings.ContainsAny(w.String(), "\r\x1b") {
 		t.Errorf("progress output has terminal control characters: %q", w.String())
+	}
+}
+
+// TestDevNullIsNoTerminal: /dev/null is a character device, but no
+// terminal: a build whose output goes there counts nothing for a bar.
+func TestDevNullIsNoTerminal(t *testing.T) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err) // no /dev/null here
+	}
+	defer f.Close()
+	if isTerminal(f) {
+		t.Error("isTerminal(/dev/null) = true")
 	}
 }
