@@ -362,20 +362,20 @@ const pseudonymCacheShards = 64
 
 type pseudonymShard struct {
 	mu sync.RWMutex
-	m  map[string]string
-	_  [32]byte // to 64 bytes, a cache line: the cores' locks do not share one
+	m  map[string]any // the pseudonym, a string, as an output value: boxed once
+	_  [32]byte       // to 64 bytes, a cache line: the cores' locks do not share one
 }
 
 func newPseudonymCache(compute func(string) string) *pseudonymCache {
 	c := &pseudonymCache{compute: compute, seed: maphash.MakeSeed()}
 	for i := range c.shards {
-		c.shards[i].m = map[string]string{}
+		c.shards[i].m = map[string]any{}
 	}
 	return c
 }
 
-// get returns the pseudonym of id.
-func (c *pseudonymCache) get(id string) string {
+// get returns the pseudonym of id, as a string in an any.
+func (c *pseudonymCache) get(id string) any {
 	sh := &c.shards[maphash.String(c.seed, id)%pseudonymCacheShards]
 	sh.mu.RLock()
 	p, ok := sh.m[id]
@@ -680,7 +680,7 @@ func (bc *buildContext) plan(t Table, cols map[string]ColumnPolicy) ([]outColumn
 		case Pseudonymize:
 			kind := cp.Kind
 			oc.treatment = "pseudonym, " + bc.pseudo.Describe()
-			pseudonym := func(id string) string { return bc.pseudo.Pseudonym(kind, id) }
+			pseudonym := func(id string) any { return bc.pseudo.Pseudonym(kind, id) }
 			if c := bc.pseudoCaches[kind]; c != nil {
 				pseudonym = c.get
 			}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
+	"unsafe"
 
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -124,6 +126,31 @@ type ColumnCursor struct {
 	dict     pq.Dictionary
 	dictVals []any
 	dictDone []bool
+
+	// strs holds the bytes of the strings read from plain pages: a value
+	// is a string pointing into it, one allocation per few hundred values
+	// rather than one each. Bytes once written are never changed; a new
+	// chunk starts when one is full.
+	strs []byte
+}
+
+// strsChunk is the size of a ColumnCursor's chunks of string bytes.
+const strsChunk = 16 << 10
+
+// str returns a string of the bytes b, kept in c.strs.
+func (c *ColumnCursor) str(b []byte) (string, error) {
+	if !utf8.Valid(b) {
+		return "", errors.New("invalid UTF-8")
+	}
+	if len(b) == 0 {
+		return "", nil
+	}
+	if len(b) > cap(c.strs)-len(c.strs) {
+		c.strs = make([]byte, 0, max(strsChunk, len(b)))
+	}
+	start := len(c.strs)
+	c.strs = append(c.strs, b...)
+	return unsafe.String(&c.strs[start], len(b)), nil
 }
 
 // OpenColumn returns a cursor at the start of column col of row group g.
@@ -166,6 +193,7 @@ func (c *ColumnCursor) Values(rows []int32, fn func(k int, v any) error) (err er
 	}()
 	conv := c.r.convs[c.col]
 	nullable := c.r.cols[c.col].Nullable
+	stringCol := c.r.cols[c.col].Type == export.TypeString // conv is convertString
 	for k, row32 := range rows {
 		row := int(row32)
 		if row <= c.last {
@@ -218,7 +246,12 @@ func (c *ColumnCursor) Values(rows []int32, fn func(k int, v any) error) (err er
 			}
 			continue
 		}
-		x, err := conv(v)
+		var x any
+		if stringCol {
+			x, err = c.str(v.ByteArray())
+		} else {
+			x, err = conv(v)
+		}
 		if err != nil {
 			return fmt.Errorf("row %d: %w", row+1, err)
 		}
