@@ -139,6 +139,19 @@ func capWordAt(s string, a int) (int, bool) {
 	return b, true
 }
 
+// capWordEnd is capWordAt(s, a) for a word of ix.s that starts at a with
+// a capital or a non-ASCII byte (a candidate of a capitalWords cursor) and
+// ends at wordEnd. For an ASCII capital capWordAt stops where the word
+// stops, unless an apostrophe or a hyphen goes on with it ("O'Brien",
+// "Jean-Luc"): only then, or for a non-ASCII rune, does it need to be run.
+func (ix *textIndex) capWordEnd(a, wordEnd int) (int, bool) {
+	s := ix.s
+	if s[a] < utf8.RuneSelf && (wordEnd >= len(s) || s[wordEnd] != '\'' && s[wordEnd] != '-') {
+		return wordEnd, true
+	}
+	return capWordAt(s, a)
+}
+
 // foldedWord folds a word for the name lists (lower case, no
 // diacritics). The result aliases scratch: use it only as a map key, in
 // m[string(b)] form, which does not allocate.
@@ -153,6 +166,7 @@ func findCuedNames(ix *textIndex, dst []match) []match {
 	// surnameEnd has reused the buffer, which depends on its capacity.
 	scratch := ix.scratch(32)
 	words := ix.cursor(capitalWords)
+	here := newStringFinder(s, " here") // what hereAfter needs after a name
 	for i := 0; ; {
 		// A name starts a word with a capital.
 		a, wordEnd := words.nextWord(i)
@@ -165,7 +179,7 @@ func findCuedNames(ix *textIndex, dst []match) []match {
 				continue // a token, a handle, a path
 			}
 		}
-		b, ok := capWordAt(s, a)
+		b, ok := ix.capWordEnd(a, wordEnd)
 		if !ok {
 			continue
 		}
@@ -177,7 +191,10 @@ func findCuedNames(ix *textIndex, dst []match) []match {
 			continue
 		}
 		cue := nameCueBefore(s, a)
-		if cue == noCue && hereAfter(s, a, surnameEnd(s, b, &scratch)) {
+		// The name with its surname ends at or after b: without " here"
+		// from b on, hereAfter is false, and the surname need not be
+		// sought.
+		if cue == noCue && here.next(b) < len(s) && hereAfter(s, a, surnameEnd(s, b, &scratch)) {
 			cue = weakCue // "Hello Elif, Rohan here — ..."
 		}
 		if cue == weakCue && isAllCaps(s[a:b]) {

@@ -17,10 +17,10 @@ type placeIndex struct {
 	// key of first: most words of a text fail this test, which is much
 	// cheaper than the map lookup.
 	firstShapes [1 << 16 / 64]uint64
-	// firstFilter holds the hashes of the keys of first: an ASCII word of
-	// the right shape (as many common words are: "how", "this") is
-	// hashed in place, which is cheaper than folding it and looking it up.
-	firstFilter keyFilter
+	// asciiFirst holds the ASCII keys of first: an ASCII word (as most
+	// candidates are: "The", "how") is tested in place, which is cheaper
+	// than folding it and looking it up.
+	asciiFirst asciiWordFilter
 	// words is the kind of cursor that finds the candidate first words.
 	// A city is never written in lower case, so a word that starts with
 	// an ASCII lower-case letter can only start a postal code. Those
@@ -85,10 +85,12 @@ func buildPlaceIndex(roster []Person) placeIndex {
 			add(c, FindingPostalCode)
 		}
 	}
-	pi.firstFilter = newKeyFilter(len(pi.first))
+	pi.asciiFirst = newASCIIWordFilter(len(pi.first))
 	short := 0 // the longest first word of a postal code that starts with a lower-case letter and holds no digit
 	for w, places := range pi.first {
-		pi.firstFilter.add(hashBytes(w))
+		if w != "" && isASCII(w) {
+			pi.asciiFirst.add(w)
+		}
 		if w != "" && w[0] >= 'a' && w[0] <= 'z' && strings.IndexFunc(w, isASCIIDigit) < 0 &&
 			slices.ContainsFunc(places, func(p place) bool { return p.typ != FindingLocation }) {
 			short = max(short, len(w))
@@ -151,9 +153,8 @@ func (pi *placeIndex) find(ix *textIndex, dst []match) []match {
 
 // nextCandidate returns the first word at or after i (not inside a word)
 // that may start a place: a word of the cursor with a non-ASCII rune, or
-// whose folded form has the shape and the hash of a first word of a place.
-// For an ASCII word the folded form is the lower-case one, of the same
-// length, so both are read from the text without folding the word.
+// an ASCII one that passes asciiFirst. The folded form of an ASCII word is
+// the lower-case one, which the filter tests without folding the word.
 func (pi *placeIndex) nextCandidate(words *cursor, i int) (a, b int) {
 	ix := words.ix
 	s := ix.s
@@ -164,8 +165,7 @@ func (pi *placeIndex) nextCandidate(words *cursor, i int) (a, b int) {
 		if !ix.isASCII(a, b) {
 			return a, b
 		}
-		sh := shapeOf(b-a, lowerASCII(s[a]), lowerASCII(s[b-1]))
-		if pi.firstShapes[sh/64]&(1<<(sh%64)) != 0 && pi.firstFilter.mayContain(hashLowerASCII(s[a:b])) {
+		if pi.asciiFirst.mayContainAt(s, a, b) {
 			return a, b
 		}
 		i = b

@@ -49,12 +49,14 @@ type rosterIndex struct {
 	// wordFilter and userFilter hold the hashes of the keys of words and
 	// usernames.
 	wordFilter, userFilter keyFilter
-	// wordPrefixes and userPrefixes are a cheaper first filter for ASCII
-	// words than a hash: few prose words share the first letters and the
-	// length of a name. userLens holds, for each first byte of a username,
-	// a bit per length (63 standing for longer), for the other words.
-	wordPrefixes, userPrefixes prefixFilter
-	userLens                   [256]uint64
+	// asciiWords holds the ASCII keys of words: a first filter of the
+	// ASCII words of a text, cheaper than a hash of their folded form.
+	asciiWords asciiWordFilter
+	// asciiUsers likewise holds the ASCII usernames. userLens holds, for
+	// each first byte of a username, a bit per length (63 standing for
+	// longer), for the other words.
+	asciiUsers asciiWordFilter
+	userLens   [256]uint64
 	// plainUsernames tells whether some username is made of ASCII letters
 	// only; if none is, a word of them is no username.
 	plainUsernames bool
@@ -184,14 +186,20 @@ func buildRosterIndex(roster []Person, token func(string) string) rosterIndex {
 		}
 	}
 	ri.wordFilter = newKeyFilter(len(ri.words))
+	ri.asciiWords = newASCIIWordFilter(len(ri.words))
 	for w := range ri.words {
 		ri.wordFilter.add(hashBytes(w))
-		ri.wordPrefixes.add(w)
+		if w != "" && isASCII(w) { // "" from a word of combining marks
+			ri.asciiWords.add(w)
+		}
 	}
 	ri.userFilter = newKeyFilter(len(ri.usernames))
+	ri.asciiUsers = newASCIIWordFilter(len(ri.usernames))
 	for u := range ri.usernames {
 		ri.userFilter.add(hashBytes(u))
-		ri.userPrefixes.add(u)
+		if isASCII(u) {
+			ri.asciiUsers.add(u)
+		}
 		ri.plainUsernames = ri.plainUsernames || isASCIILetters(u)
 		ri.userLens[u[0]] |= lenBit(len(u))
 		if !isASCII(u) {
@@ -215,7 +223,7 @@ func (ri *rosterIndex) find(ix *textIndex, dst []match) []match {
 // it is ASCII.
 func (ri *rosterIndex) lookupWord(word string, ascii bool, scratch []byte) (nameWord, []byte) {
 	if ascii {
-		if !mayContain(&ri.wordPrefixes, word) || !ri.wordFilter.mayContain(hashLowerASCII(word)) {
+		if !ri.asciiWords.mayContainAt(word, 0, len(word)) || !ri.wordFilter.mayContain(hashLowerASCII(word)) {
 			return nameWord{}, scratch
 		}
 		if isFolded(word) {
@@ -285,11 +293,11 @@ func (ri *rosterIndex) findNames(ix *textIndex, dst []match) []match {
 }
 
 // nextCandidate returns the first word at or after i (not inside a word)
-// that may be a name or part of one: one with a non-ASCII rune, or whose
-// first letters and length are a name word's. It skips the others, most
-// words of a text, which findNames would look up in vain.
+// that may be a name or part of one: one with a non-ASCII rune, or an
+// ASCII one that passes asciiWords. It skips the others, most words of a
+// text, which findNames would look up in vain.
 func (ri *rosterIndex) nextCandidate(ix *textIndex, i int) (a, b int) {
-	s, f := ix.s, &ri.wordPrefixes
+	s, f := ix.s, &ri.asciiWords
 	for k := i >> 6; k<<6 < len(s); k++ {
 		// The first and last bytes of the words in block k; a word that
 		// goes on into the next block has no last byte here, and one that
@@ -320,7 +328,14 @@ func (ri *rosterIndex) nextCandidate(ix *textIndex, i int) (a, b int) {
 			if !ix.isASCII(a, b) {
 				return a, b
 			}
-			if slot, bit := prefixSlot(s[a:b]); f[slot]&bit != 0 {
+			// f.mayContainAt(s, a, b), inlined.
+			var x uint64
+			if a+8 <= len(s) {
+				x = load64(s, a)
+			} else {
+				x = loadPrefix(s[a:b])
+			}
+			if f.has(x, b-a) {
 				return a, b
 			}
 		}
@@ -509,7 +524,7 @@ func (ri *rosterIndex) isUsername(w string, ascii bool, scratch []byte) bool {
 		return false
 	}
 	if ascii {
-		if !mayContain(&ri.userPrefixes, w) || !ri.userFilter.mayContain(hashLowerASCII(w)) {
+		if !ri.asciiUsers.mayContainAt(w, 0, len(w)) || !ri.userFilter.mayContain(hashLowerASCII(w)) {
 			return false
 		}
 		if isFolded(w) {

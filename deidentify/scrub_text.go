@@ -146,6 +146,80 @@ func (f *keyFilter) mayContain(h uint64) bool {
 	return f.bits[(h&f.mask)>>6]&(1<<(h&63)) != 0
 }
 
+// asciiWordFilter is a one-probe filter of ASCII words read straight from
+// a text, for the scans that test every word: a bit per hash of a word's
+// length and its first eight bytes, lower-cased. A word of a text is
+// loaded as one machine word, with no branch on its length or letters, and
+// a set of a few thousand keys leaves few prose words through. It holds
+// ASCII keys only: an ASCII word of a text can only fold to one of those.
+type asciiWordFilter struct {
+	bits  []uint64
+	shift uint // 64 minus the log2 of the number of bits
+}
+
+// newASCIIWordFilter returns a filter sized for n keys.
+func newASCIIWordFilter(n int) asciiWordFilter {
+	f := asciiWordFilter{shift: 64 - 12}
+	for size := uint64(1 << 12); size < uint64(n)*16; size <<= 1 {
+		f.shift--
+	}
+	f.bits = make([]uint64, 1<<(64-f.shift)/64)
+	return f
+}
+
+// asciiWordHash hashes the ASCII word of n bytes (n > 0) whose first bytes
+// x holds, first byte lowest; the bytes of x past the word are ignored.
+// Words equal up to ASCII case hash alike: setting the 0x20 bit of every
+// byte makes the two cases of a letter one byte, and changes other bytes
+// the same way in a key and in a text.
+func asciiWordHash(x uint64, n int) uint64 {
+	x = (x | swarOnes*0x20) & (^uint64(0) >> uint(64-8*min(n, 8)))
+	return (x ^ uint64(n)<<56) * 0x9E3779B97F4A7C15
+}
+
+// add records the ASCII key w, which is not empty.
+func (f *asciiWordFilter) add(w string) {
+	h := asciiWordHash(loadPrefix(w), len(w)) >> f.shift
+	f.bits[h>>6] |= 1 << (h & 63)
+}
+
+// mayContainAt reports whether the ASCII word s[a:b] (a < b) may be a key,
+// in any case.
+func (f *asciiWordFilter) mayContainAt(s string, a, b int) bool {
+	var x uint64
+	if a+8 <= len(s) {
+		x = load64(s, a)
+	} else {
+		x = loadPrefix(s[a:b])
+	}
+	return f.has(x, b-a)
+}
+
+// has is mayContainAt for the word of n bytes whose first bytes x holds,
+// as asciiWordHash takes them. It is small enough to inline into the
+// loops over every word of a text, which a call would make spill their
+// registers for every word.
+func (f *asciiWordFilter) has(x uint64, n int) bool {
+	h := asciiWordHash(x, n) >> f.shift
+	return f.bits[h>>6]&(1<<(h&63)) != 0
+}
+
+// load64 returns the eight bytes of s from i, first byte lowest.
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// loadPrefix returns up to eight first bytes of s, first byte lowest.
+func loadPrefix(s string) uint64 {
+	var x uint64
+	for i := range min(len(s), 8) {
+		x |= uint64(s[i]) << (8 * i)
+	}
+	return x
+}
+
 // prefixFilter is a first test, cheaper than keyFilter, of whether a word
 // may be a key of a set: for each pair of first bytes, a bit per pair of
 // length and third byte (hashed into 64). It keeps the low five bits of
