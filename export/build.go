@@ -233,10 +233,22 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	for _, kind := range []deidentify.Kind{deidentify.KindLearner, deidentify.KindThread} {
 		bc.pseudoCaches[kind] = newPseudonymCache(func(id string) string { return pseudo.Pseudonym(kind, id) })
 	}
+	// The scrubber (the roster of everyone in the courses, indexed) is
+	// built while the tables without free text are: only the tables that
+	// scrub wait for it.
+	bc.scrubberReady = make(chan struct{})
 	if in.Request.IncludeFreeText {
-		if bc.scrubber, err = b.scrubber(ctx, in, pseudo); err != nil {
-			return nil, err
-		}
+		sctx, cancelScrubber := context.WithCancel(ctx)
+		go func() {
+			defer close(bc.scrubberReady)
+			bc.scrubber, bc.scrubberErr = b.scrubber(sctx, in, pseudo)
+		}()
+		defer func() {
+			cancelScrubber()
+			<-bc.scrubberReady
+		}()
+	} else {
+		close(bc.scrubberReady)
 	}
 	tables := make([]Table, len(in.Request.Tables))
 	for i, name := range in.Request.Tables {
@@ -252,6 +264,9 @@ func (b *Builder) Build(ctx context.Context, in BuildInput, dir string, progress
 	built, err := bc.buildTables(ctx, tables, policy, dir)
 	if err != nil {
 		return nil, err
+	}
+	if <-bc.scrubberReady; bc.scrubberErr != nil {
+		return nil, bc.scrubberErr // even if no table had free text
 	}
 	// Merged in request order, so nothing below depends on which table
 	// finished first.
@@ -466,10 +481,13 @@ var exclusionRank = map[string]int{ExcludedDeleted: 4, ExcludedOptedOut: 3, Excl
 
 type buildContext struct {
 	*Builder
-	in       BuildInput
-	dua      DUA
-	pseudo   *deidentify.Pseudonymizer
-	scrubber *deidentify.Scrubber
+	in     BuildInput
+	dua    DUA
+	pseudo *deidentify.Pseudonymizer
+	// scrubber is set (or scrubberErr) when scrubberReady is closed.
+	scrubber      *deidentify.Scrubber
+	scrubberErr   error
+	scrubberReady chan struct{}
 	// excluded maps learners with at least one excluded row to the reason;
 	// it only lives in memory for the counts. mergeMu guards it and
 	// delivered while tables are built.
@@ -518,17 +536,18 @@ func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy 
 	defer cancel()
 	learners := slices.IndexFunc(tables, func(t Table) bool { return t.Name == TableLearners })
 	learnersDone := make(chan struct{})
-	waits := make([]bool, len(tables))
+	// waits: the table joins the learners table's published
+	// quasi-identifiers; scrubs: it has free text to scrub.
+	waits, scrubs := make([]bool, len(tables)), make([]bool, len(tables))
 	for i, t := range tables {
-		if learners >= 0 && i > learners {
-			plan, err := bc.plan(t, policy[t.Name])
-			if err != nil {
-				return nil, fmt.Errorf("table %s: %w", t.Name, err)
-			}
-			waits[i] = slices.ContainsFunc(plan, func(oc outColumn) bool { return oc.qi != "" })
+		plan, err := bc.plan(t, policy[t.Name])
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", t.Name, err)
 		}
+		waits[i] = learners >= 0 && i > learners && slices.ContainsFunc(plan, func(oc outColumn) bool { return oc.qi != "" })
+		scrubs[i] = slices.ContainsFunc(plan, func(oc outColumn) bool { return oc.findings != nil })
 	}
-	order := tableOrder(tables, bc.Source, learners, waits)
+	order := tableOrder(tables, bc.Source, learners, waits, scrubs)
 	var (
 		built    = make([]*builtTable, len(tables))
 		next     atomic.Int64
@@ -552,6 +571,15 @@ func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy 
 				if waits[i] {
 					select {
 					case <-learnersDone:
+					case <-ctx.Done():
+					}
+				}
+				if scrubs[i] {
+					select {
+					case <-bc.scrubberReady:
+						if bc.scrubberErr != nil {
+							fail(bc.scrubberErr)
+						}
 					case <-ctx.Done():
 					}
 				}
@@ -587,21 +615,28 @@ func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy 
 }
 
 // tableOrder returns the indexes of tables in the order to start them:
-// largest first if src is a TableSizer (the order given among equals),
-// with the learners table (index learners, -1 if none) moved before the
-// first table that waits for it.
-func tableOrder(tables []Table, src Source, learners int, waits []bool) []int {
+// first the tables that do not scrub free text (they need not wait for
+// the scrubber), then the others; in each part largest first if src is a
+// TableSizer (the order given among equals); with the learners table
+// (index learners, -1 if none) moved before the first table that waits
+// for it.
+func tableOrder(tables []Table, src Source, learners int, waits, scrubs []bool) []int {
 	order := make([]int, len(tables))
 	for i := range order {
 		order[i] = i
 	}
+	size := make([]int64, len(tables))
 	if sizer, ok := src.(TableSizer); ok {
-		size := make([]int64, len(tables))
 		for i, t := range tables {
 			size[i] = sizer.TableBytes(t.Name)
 		}
-		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(size[b], size[a]) })
 	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if scrubs[a] != scrubs[b] {
+			return cmp.Compare(boolRank(scrubs[a]), boolRank(scrubs[b]))
+		}
+		return cmp.Compare(size[b], size[a])
+	})
 	if learners < 0 {
 		return order
 	}
@@ -610,6 +645,13 @@ func tableOrder(tables []Table, src Source, learners int, waits []bool) []int {
 		order = slices.Insert(slices.Delete(order, l, l+1), w, learners)
 	}
 	return order
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // mergeLearners adds the excluded and delivered learners of a built

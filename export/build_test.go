@@ -301,3 +301,46 @@ func TestEstimateCountsEveryTable(t *testing.T) {
 		}
 	}
 }
+
+// rosterFails is a Source whose Roster fails, after the given delay.
+type rosterFails struct {
+	export.Source
+	delay time.Duration
+}
+
+func (r rosterFails) Roster(ctx context.Context, courses []string, fn func(export.RosterEntry) error) error {
+	time.Sleep(r.delay)
+	return errors.New("roster unreadable")
+}
+
+// TestScrubberFailureFailsTheBuild: the scrubber is built beside the
+// tables without free text; its failure fails the build, whether tables
+// with free text wait for it or none are asked for, and leaves no
+// dataset file.
+func TestScrubberFailureFailsTheBuild(t *testing.T) {
+	b, in := setupBuilder(t)
+	for _, tt := range []struct {
+		name   string
+		tables []string
+		delay  time.Duration
+	}{
+		{"all tables", export.TableNames(), 0},
+		{"all tables, slow roster", export.TableNames(), 200 * time.Millisecond},
+		{"no free text among them", []string{export.TableCourses, export.TableLearners}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := *b
+			b.Source = rosterFails{Source: b.Source, delay: tt.delay}
+			in := in
+			in.Request.Tables = tt.tables
+			dir := t.TempDir()
+			_, err := b.Build(context.Background(), in, dir, nil)
+			if err == nil || !strings.Contains(err.Error(), "roster unreadable") {
+				t.Fatalf("Build = %v, want the roster's error", err)
+			}
+			if _, statErr := os.Stat(filepath.Join(dir, "manifest.json")); statErr == nil {
+				t.Error("a failed build wrote a manifest")
+			}
+		})
+	}
+}
