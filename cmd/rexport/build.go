@@ -46,8 +46,12 @@ pprof FILE).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if _, err := applyMemoryLimit(memLimit, 1); err != nil {
+			if limit, auto, err := applyMemoryLimit(memLimit, 1); err != nil {
 				return err
+			} else if auto {
+				wctx, stopWatch := context.WithCancel(ctx)
+				defer stopWatch()
+				go watchMemoryLimit(wctx, limit)
 			}
 			// The profiles cover opening the source: a Parquet source
 			// loads the learner facts then.

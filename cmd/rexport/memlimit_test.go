@@ -32,7 +32,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 		{"off", 1, math.MaxInt64},
 		{"1GiB", 2, 1 << 30},
 	} {
-		got, err := applyMemoryLimit(tt.v, tt.builds)
+		got, _, err := applyMemoryLimit(tt.v, tt.builds)
 		if err != nil || got != tt.want {
 			t.Errorf("applyMemoryLimit(%q, %d) = %d, %v; want %d", tt.v, tt.builds, got, err, tt.want)
 		}
@@ -44,14 +44,28 @@ func TestApplyMemoryLimit(t *testing.T) {
 	// keeps the runtime's limit.
 	debug.SetMemoryLimit(123 << 20)
 	t.Setenv("GOMEMLIMIT", "123MiB")
-	if got, _ := applyMemoryLimit("auto", 1); got != 123<<20 {
+	if got, auto, _ := applyMemoryLimit("auto", 1); got != 123<<20 || auto {
 		t.Errorf("auto with GOMEMLIMIT set: limit %d, want GOMEMLIMIT's", got)
 	}
 	t.Setenv("GOMEMLIMIT", "")
-	if got, _ := applyMemoryLimit("auto", 0); got != 123<<20 {
+	if got, auto, _ := applyMemoryLimit("auto", 0); got != 123<<20 || auto {
 		t.Errorf("auto with no builds: limit %d, want the runtime's", got)
 	}
-	if _, err := applyMemoryLimit("huge", 1); err == nil {
+	if _, _, err := applyMemoryLimit("huge", 1); err == nil {
 		t.Error("applyMemoryLimit(huge) succeeded")
+	}
+}
+
+func TestNextMemoryLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, tt := range []struct{ live, limit, want int64 }{
+		{100 * mib, 256 * mib, 256 * mib}, // room: unchanged
+		{192 * mib, 256 * mib, 256 * mib}, // at three quarters: unchanged
+		{200 * mib, 256 * mib, 400 * mib}, // past: twice the live heap
+		{100 * mib, 400 * mib, 400 * mib}, // never lowered
+	} {
+		if got := nextMemoryLimit(tt.live, tt.limit); got != tt.want {
+			t.Errorf("nextMemoryLimit(%d MiB, %d MiB) = %d MiB, want %d MiB", tt.live/mib, tt.limit/mib, got/mib, tt.want/mib)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -77,8 +78,12 @@ instead). All processes need the same master key (REXPORT_MASTER_KEY). See
 			if !workerRole {
 				workers = 0
 			}
-			if _, err := applyMemoryLimit(memLimit, workers); err != nil {
+			if limit, auto, err := applyMemoryLimit(memLimit, workers); err != nil {
 				return err
+			} else if auto {
+				wctx, stopWatch := context.WithCancel(ctx)
+				defer stopWatch()
+				go watchMemoryLimit(wctx, limit)
 			}
 			lim.opts.DataDir, lim.opts.SourcePath, lim.opts.Workers, lim.opts.Log = g.dataDir, source, workers, log
 			lim.opts.Files, lim.opts.DB, lim.opts.OpsOnly = files, g.db, !apiRole
