@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -128,14 +129,15 @@ type ColumnCursor struct {
 	dictDone []bool
 
 	// strs holds the bytes of the strings read from plain pages: a value
-	// is a string pointing into it, one allocation per few hundred values
-	// rather than one each. Bytes once written are never changed; a new
-	// chunk starts when one is full.
+	// is a string pointing into it, one allocation per up to hundreds of
+	// values rather than one each. Bytes once written are never changed;
+	// a new chunk starts when one is full.
 	strs []byte
 }
 
-// strsChunk is the size of a ColumnCursor's chunks of string bytes.
-const strsChunk = 16 << 10
+// strsFirstChunk and strsChunk are the sizes of a ColumnCursor's first
+// and largest chunks of string bytes.
+const strsFirstChunk, strsChunk = 256, 16 << 10
 
 // str returns a string of the bytes b, kept in c.strs.
 func (c *ColumnCursor) str(b []byte) (string, error) {
@@ -146,7 +148,10 @@ func (c *ColumnCursor) str(b []byte) (string, error) {
 		return "", nil
 	}
 	if len(b) > cap(c.strs)-len(c.strs) {
-		c.strs = make([]byte, 0, max(strsChunk, len(b)))
+		// Chunks start small and double: a string kept long (a roster
+		// name, a cache key) keeps its whole chunk, and a cursor that
+		// reads few strings should not hold 16 KiB for each.
+		c.strs = make([]byte, 0, max(min(2*cap(c.strs), strsChunk), strsFirstChunk, len(b)))
 	}
 	start := len(c.strs)
 	c.strs = append(c.strs, b...)
@@ -363,6 +368,13 @@ func readFull(r pq.ValueReader, buf []pq.Value) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// WrittenByRexport reports whether the file says rexport's Writer wrote
+// it (its created_by): a Writer checks the order it declares (see
+// Options.SortedBy), which another writer may not.
+func (r *Reader) WrittenByRexport() bool {
+	return strings.HasPrefix(r.file.Metadata().CreatedBy, createdByPrefix)
 }
 
 // SortedBy returns the names of the columns the file's row groups declare

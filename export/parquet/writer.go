@@ -206,8 +206,11 @@ func createdBy() string {
 			}
 		}
 	}
-	return "rexport version " + version + " (build " + build + ")"
+	return createdByPrefix + version + " (build " + build + ")"
 }
+
+// createdByPrefix starts the created_by of the files rexport writes.
+const createdByPrefix = "rexport version "
 
 // Write adds one row. The row must have one value per column, of the Go
 // type of the column's type (see export.ColumnType), or nil for a nullable

@@ -135,8 +135,8 @@ func (s *Source) selector(f *filter) selectFunc {
 		if f.learnerCol < 0 {
 			return rowsOf(keep), nil, nil
 		}
-		// memo holds the record of each dictionary entry met, +1 (0:
-		// not looked up yet, -1+1: not a learner).
+		// memo holds the record of each dictionary entry met, +2 (0:
+		// not looked up yet, 1: not a learner).
 		kept := 0
 		for _, k := range keep {
 			if k {
@@ -160,9 +160,9 @@ func (s *Source) selector(f *filter) selectFunc {
 					memo = append(memo, make([]int32, int(entry)+1-len(memo))...)
 				}
 				if memo[entry] == 0 {
-					memo[entry] = s.facts.find(b) + 1
+					memo[entry] = s.facts.find(b) + 2
 				}
-				r = memo[entry] - 1
+				r = memo[entry] - 2
 			}
 			if r >= 0 {
 				rows = append(rows, int32(i))

@@ -22,8 +22,9 @@ const mergeGroupRows = 1024
 
 // ordered returns the Parquet file to stream tf's table from in key
 // order: the table's own file if it is a Parquet file in key order
-// (checked once, reading the key columns), else a sorted Parquet copy made
-// on first use (a CSV file always gets one).
+// (learned once: from what the file declares, if rexport wrote it, else by
+// reading the key columns), else a sorted Parquet copy made on first use
+// (a CSV file always gets one).
 func (s *Source) ordered(ctx context.Context, tf *tableFile) (files.File, error) {
 	tf.mu.Lock()
 	defer tf.mu.Unlock()
@@ -70,18 +71,23 @@ func (tf *tableFile) knowOrderLocked(ctx context.Context) error {
 	return nil
 }
 
-// declaredInOrder reports whether the Parquet file declares its rows in
-// the order of key (its row groups' sorting_columns start with the key)
-// and its row groups' statistics show them in that order too, which
-// saves reading the key columns. A file that declares an order it does
-// not keep fails the scans that meet the disorder (see orderCheck); it is
-// not silently misread.
+// declaredInOrder reports whether the Parquet file, written by rexport,
+// declares its rows in the order of key (its row groups' sorting_columns
+// start with the key) and its row groups' statistics show them in that
+// order too, which saves reading the key columns. rexport's Writer checks
+// the order it declares; another writer's declaration is not trusted (a
+// user can declare any order). Should a file still not keep it, every
+// reader of the source checks the order of the rows it returns (see
+// orderCheck) and fails: the file is not silently misread.
 func declaredInOrder(file files.File, key []int) (bool, error) {
 	pf, err := files.OpenParquet(file)
 	if err != nil {
 		return false, err
 	}
 	defer pf.Close()
+	if !pf.WrittenByRexport() {
+		return false, nil
+	}
 	t := file.Table
 	declared := pf.SortedBy()
 	if len(key) == 0 || len(declared) < len(key) {

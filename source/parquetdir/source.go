@@ -13,7 +13,10 @@
 // and a page per column per goroutine. A table file that is not in key
 // order, and any CSV file, is sorted once, on first use, into a temporary
 // Parquet file by an external merge sort (runs of a bounded number of
-// rows), which Close removes.
+// rows), which Close removes. Whether a file is in order is learned in the
+// background from Open on, from what the file declares if rexport wrote
+// it, else by reading its key columns; every read checks the order of the
+// rows it returns all the same.
 package parquetdir
 
 import (
@@ -327,7 +330,7 @@ func (s *Source) Scan(ctx context.Context, q export.SourceQuery, fn func(export.
 	var order orderCheck
 	err = s.readRows(ctx, file, s.selector(&f), cols, func(pos files.Pos, row export.Row, fa export.LearnerFacts) error {
 		if !order.next(row, tf.key) {
-			return file.ErrorAt(pos, "", errors.New("not in key order: the file declares an order it does not keep, or changed while the source was open"))
+			return file.ErrorAt(pos, "", errNotInOrder)
 		}
 		return fn(export.SourceRow{Row: row, Learner: fa})
 	})
@@ -393,7 +396,12 @@ func (s *Source) Roster(ctx context.Context, courses []string, fn func(export.Ro
 	}
 	str := func(v any) string { s, _ := v.(string); return s }
 	cols := []int{lID, lFullName, lUsername, lEmail, lCity, lPostal}
+	tf := s.tables[export.TableLearners]
+	var order orderCheck
 	return s.readRows(ctx, file, sel, cols, func(pos files.Pos, row export.Row, _ export.LearnerFacts) error {
+		if !order.next(row, tf.key) {
+			return file.ErrorAt(pos, "", errNotInOrder)
+		}
 		r := s.facts.findString(row[lID].(string))
 		if r < 0 {
 			return file.ErrorAt(pos, "learner_id", errors.New("learner not in the file the source was opened with: the file changed"))
@@ -423,7 +431,11 @@ func (s *Source) Courses(ctx context.Context, ids []string) (_ []export.CourseIn
 		want[id] = true
 	}
 	var out []export.CourseInfo
-	err = s.readRows(ctx, file, everyRow, nil, func(_ files.Pos, row export.Row, _ export.LearnerFacts) error {
+	var order orderCheck
+	err = s.readRows(ctx, file, everyRow, nil, func(pos files.Pos, row export.Row, _ export.LearnerFacts) error {
+		if !order.next(row, tf.key) {
+			return file.ErrorAt(pos, "", errNotInOrder)
+		}
 		c := export.CourseInfo{CourseID: row[0].(string), PartnerID: row[1].(string), Slug: row[2].(string), Title: row[3].(string)}
 		if len(ids) == 0 || want[c.CourseID] {
 			out = append(out, c)
@@ -432,6 +444,10 @@ func (s *Source) Courses(ctx context.Context, ids []string) (_ []export.CourseIn
 	})
 	return out, err
 }
+
+// errNotInOrder is the error of a file met out of key order after it was
+// found in order.
+var errNotInOrder = errors.New("not in key order: the file changed while the source was open, or declares an order it does not keep")
 
 // orderCheck follows the keys of a stream of rows.
 type orderCheck struct {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	pq "github.com/parquet-go/parquet-go"
 
 	"github.com/rexport/rexport/export"
 	"github.com/rexport/rexport/export/parquet"
@@ -515,5 +516,111 @@ func TestDeclaredOrder(t *testing.T) {
 			}
 			pf.Close()
 		}
+	}
+}
+
+// TestForeignDeclarationNotTrusted: a file another writer made, which
+// declares the key order (sorting_columns) but keeps it only across row
+// groups, not within them, is read in key order all the same: only
+// rexport's own declarations are trusted.
+func TestForeignDeclarationNotTrusted(t *testing.T) {
+	b := setup(t)
+	dir := t.TempDir()
+	entries, err := os.ReadDir(b.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == "learners.parquet" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(b.dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The learners, sorted, rewritten by parquet-go itself in groups of
+	// 64 rows, each group reversed, declaring learner_id ascending.
+	tab, _ := export.SourceTable(export.TableLearners)
+	var rows []export.Row
+	if err := fixtures.Generate(fixtureCfg, func(table string, row export.Row) error {
+		if table == export.TableLearners {
+			rows = append(rows, row)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(rows, func(a, b export.Row) int { return compareValue(a[lID], b[lID]) })
+	tmp := filepath.Join(t.TempDir(), "plain.parquet")
+	if err := writeRows(tmp, tab, parquet.Options{}, slices.Values(rows)); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.Open(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := pq.OpenFile(in, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prows := make([]pq.Row, plain.NumRows())
+	r := pq.NewReader(plain)
+	if n, err := r.ReadRows(prows); n != len(prows) {
+		t.Fatalf("read %d of %d rows: %v", n, len(prows), err)
+	}
+	for start := 0; start < len(prows); start += 64 {
+		slices.Reverse(prows[start:min(start+64, len(prows))])
+	}
+	out, err := os.Create(filepath.Join(dir, "learners.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pq.NewWriter(out, plain.Schema(), pq.MaxRowsPerRowGroup(64), pq.SortingWriterConfig(pq.SortingColumns(pq.Ascending("learner_id"))))
+	if _, err := w.WriteRows(prows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	src := openTest(t, dir)
+	tf := src.tables[export.TableLearners]
+	pf, err := files.OpenParquet(tf.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := pf.SortedBy()
+	pf.Close()
+	if !slices.Equal(declared, []string{"learner_id"}) {
+		t.Fatalf("the test file declares %v, want learner_id", declared)
+	}
+	if ok, err := declaredInOrder(tf.file, tf.key); ok || err != nil {
+		t.Errorf("declaredInOrder of a foreign file = %v, %v; want false", ok, err)
+	}
+	q := queries(t, b.db, export.TableLearners)["AllCourses"]
+	if diff := cmp.Diff(scanAll(t, b.db, q), scanAll(t, src, q)); diff != "" {
+		t.Errorf("learners mismatch (-sqlite +parquetdir):\n%s", diff)
+	}
+	var ids []string
+	if err := src.Roster(context.Background(), q.Courses, func(e export.RosterEntry) error {
+		ids = append(ids, e.Learner.LearnerID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) == 0 || !slices.IsSorted(ids) {
+		t.Errorf("roster of %d learners, sorted: %v", len(ids), slices.IsSorted(ids))
 	}
 }
