@@ -547,7 +547,16 @@ func (bc *buildContext) buildTables(ctx context.Context, tables []Table, policy 
 		waits[i] = learners >= 0 && i > learners && slices.ContainsFunc(plan, func(oc outColumn) bool { return oc.qi != "" })
 		scrubs[i] = slices.ContainsFunc(plan, func(oc outColumn) bool { return oc.findings != nil })
 	}
-	order := tableOrder(tables, bc.Source, learners, waits, scrubs)
+	// One worker builds the tables one after the other in the order
+	// given, as a sequential build does (previews, with their samples,
+	// run so).
+	order := make([]int, len(tables))
+	for i := range order {
+		order[i] = i
+	}
+	if workers > 1 {
+		order = tableOrder(tables, bc.Source, learners, waits, scrubs)
+	}
 	var (
 		built    = make([]*builtTable, len(tables))
 		next     atomic.Int64
