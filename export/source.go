@@ -1,7 +1,9 @@
 package export
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -114,4 +116,39 @@ type Source interface {
 	// Courses returns the courses with the given ids (all courses if ids is
 	// empty); ids that do not exist are absent from the result.
 	Courses(ctx context.Context, ids []string) ([]CourseInfo, error)
+}
+
+// CompareValues orders two values of one column as a table's key is
+// ordered (SQLite's ORDER BY): NULL (nil) first, text by its bytes, then
+// numbers, times and false before true by value. a and b must be nil or
+// of the column type's Go type (see ColumnType); it panics otherwise.
+func CompareValues(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	switch x := a.(type) {
+	case string:
+		return cmp.Compare(x, b.(string))
+	case int64:
+		return cmp.Compare(x, b.(int64))
+	case float64:
+		return cmp.Compare(x, b.(float64))
+	case time.Time:
+		return x.Compare(b.(time.Time))
+	case bool:
+		y := b.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	}
+	panic(fmt.Sprintf("export: key value of Go type %T", a))
 }

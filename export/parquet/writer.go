@@ -2,7 +2,6 @@ package parquet
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -229,15 +228,16 @@ func (w *Writer) Write(row export.Row) error {
 	if len(row) != len(w.cols) {
 		return fmt.Errorf("parquet: row %d: got %d values, want %d", rowNum, len(row), len(w.cols))
 	}
-	if w.lastKey != nil && w.compareKey(row) < 0 {
-		return fmt.Errorf("parquet: row %d: not sorted by %v as declared", rowNum, w.sortedBy())
-	}
 	// A rejected row leaves values in the batch's row w.n, which the next
 	// row overwrites.
 	for i, v := range row {
 		if err := w.setValue(&w.values[i][w.n], i, v); err != nil {
 			return fmt.Errorf("parquet: row %d: column %q: %w", rowNum, w.cols[i].Name, err)
 		}
+	}
+	// After setValue has checked the values' types.
+	if w.lastKey != nil && w.compareKey(row) < 0 {
+		return fmt.Errorf("parquet: row %d: not sorted by %v as declared", rowNum, w.sortedBy())
 	}
 	if len(w.sortCols) > 0 {
 		if w.lastKey == nil {
@@ -256,38 +256,12 @@ func (w *Writer) Write(row export.Row) error {
 }
 
 // compareKey compares row's values of the sorting columns with the last
-// row's: nulls first, strings by their bytes. setValue checks the types;
-// a value of another type compares as equal here.
+// row's, in the order of a table's key (export.CompareValues).
 func (w *Writer) compareKey(row export.Row) int {
 	for j, c := range w.sortCols {
-		a, b := row[c], w.lastKey[j]
-		var r int
-		switch {
-		case a == nil || b == nil:
-			r = cmp.Compare(boolInt(a != nil), boolInt(b != nil))
-		default:
-			switch x := a.(type) {
-			case string:
-				y, _ := b.(string)
-				r = strings.Compare(x, y)
-			case int64:
-				y, _ := b.(int64)
-				r = cmp.Compare(x, y)
-			case time.Time:
-				y, _ := b.(time.Time)
-				r = x.Compare(y)
-			}
-		}
-		if r != 0 {
+		if r := export.CompareValues(row[c], w.lastKey[j]); r != 0 {
 			return r
 		}
-	}
-	return 0
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
 	}
 	return 0
 }

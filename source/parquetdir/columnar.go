@@ -503,7 +503,7 @@ func valueOf(b []byte, null bool) any {
 
 func compareTuple(a, b []any) int {
 	for i := range a {
-		if c := compareValue(a[i], b[i]); c != 0 {
+		if c := export.CompareValues(a[i], b[i]); c != 0 {
 			return c
 		}
 	}

@@ -138,7 +138,7 @@ func (s *Source) sortFile(ctx context.Context, tf *tableFile) (_ files.File, err
 	defer os.RemoveAll(runDir)
 	less := func(a, b export.Row) int {
 		for _, k := range tf.key {
-			if c := compareValue(a[k], b[k]); c != 0 {
+			if c := export.CompareValues(a[k], b[k]); c != 0 {
 				return c
 			}
 		}

@@ -186,7 +186,11 @@ func (s *Source) loadFacts(ctx context.Context) error {
 	return s.readRows(ctx, file, everyRow, cols, func(pos files.Pos, row export.Row, _ export.LearnerFacts) error {
 		ok, err := s.facts.add(factsOf(row))
 		if err != nil {
-			return file.ErrorAt(pos, "birth_date", err)
+			col := "birth_date"
+			if errors.Is(err, errTooManyIDs) {
+				col = "learner_id"
+			}
+			return file.ErrorAt(pos, col, err)
 		}
 		if !ok {
 			return file.ErrorAt(pos, "learner_id", errors.New("learner given twice"))
@@ -475,42 +479,11 @@ func (o *orderCheck) next(row export.Row, key []int) bool {
 // the order of SQLite's ORDER BY: NULL first, text by bytes.
 func compareKey(prevKey []any, row export.Row, key []int) int {
 	for i, k := range key {
-		if c := compareValue(prevKey[i], row[k]); c != 0 {
+		if c := export.CompareValues(prevKey[i], row[k]); c != 0 {
 			return c
 		}
 	}
 	return 0
-}
-
-func compareValue(a, b any) int {
-	switch {
-	case a == nil && b == nil:
-		return 0
-	case a == nil:
-		return -1
-	case b == nil:
-		return 1
-	}
-	switch x := a.(type) {
-	case string:
-		return cmp.Compare(x, b.(string))
-	case int64:
-		return cmp.Compare(x, b.(int64))
-	case float64:
-		return cmp.Compare(x, b.(float64))
-	case time.Time:
-		return x.Compare(b.(time.Time))
-	case bool:
-		y := b.(bool)
-		switch {
-		case x == y:
-			return 0
-		case !x:
-			return -1
-		}
-		return 1
-	}
-	panic(fmt.Sprintf("parquetdir: key value of Go type %T", a))
 }
 
 // wrap gives an error the context of the operation that returned it.

@@ -554,7 +554,7 @@ func TestForeignDeclarationNotTrusted(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(rows, func(a, b export.Row) int { return compareValue(a[lID], b[lID]) })
+	slices.SortFunc(rows, func(a, b export.Row) int { return export.CompareValues(a[lID], b[lID]) })
 	tmp := filepath.Join(t.TempDir(), "plain.parquet")
 	if err := writeRows(tmp, tab, parquet.Options{}, slices.Values(rows)); err != nil {
 		t.Fatal(err)
